@@ -1,0 +1,12 @@
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from app.models import HealthOut
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/health")
+def health() -> HealthOut:
+    return HealthOut()

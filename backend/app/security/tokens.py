@@ -1,0 +1,129 @@
+"""Access tokens: the only module that calls jwt.encode / jwt.decode.
+
+Every claim is required, the algorithm is pinned, and the header may carry nothing but alg, typ and
+kid: key-bearing headers (jwk, jku, x5u, x5c) and `crit` extensions are refused before any key is used.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+
+from app.security.keys import SigningKeys
+
+ALGORITHM = "HS256"
+TOKEN_TYPE = "access"  # noqa: S105 - a claim value, not a secret
+LEEWAY_SECONDS = 5
+# Far above any token we issue (~400 bytes), far below header limits: bounds the work per request.
+MAX_TOKEN_LENGTH = 2048
+REQUIRED_CLAIMS = ("iss", "aud", "sub", "iat", "nbf", "exp", "jti", "typ", "ver")
+_ALLOWED_HEADER_FIELDS = frozenset({"alg", "typ", "kid"})
+
+
+class InvalidTokenError(Exception):
+    """Any reason a token is not accepted. The message is for logs, never for the client."""
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    expires_in: int
+
+
+@dataclass(frozen=True)
+class AccessClaims:
+    user_id: str
+    token_id: str
+    token_version: int
+    expires_at: int
+
+
+@dataclass(frozen=True)
+class TokenService:
+    keys: SigningKeys
+    issuer: str
+    audience: str
+    ttl_seconds: int
+    clock: Callable[[], float] = time.time
+
+    def issue(self, *, user_id: str, token_version: int) -> IssuedToken:
+        key = self.keys.current()
+        now = int(self.clock())
+        claims = {
+            "iss": self.issuer,
+            "aud": self.audience,
+            "sub": user_id,
+            "iat": now,
+            "nbf": now,
+            "exp": now + self.ttl_seconds,
+            "jti": uuid.uuid4().hex,
+            "typ": TOKEN_TYPE,
+            "ver": token_version,
+        }
+        token = jwt.encode(claims, key.secret, algorithm=ALGORITHM, headers={"kid": key.kid})
+        return IssuedToken(token=token, expires_in=self.ttl_seconds)
+
+    def verify(self, token: object) -> AccessClaims:
+        """Raises InvalidTokenError for anything but a genuine, current access token.
+
+        KeyUnavailableError from the key provider propagates: the caller must refuse with 503.
+        """
+        if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
+            raise InvalidTokenError("token missing or of unacceptable size")
+        header = _checked_header(token)
+        key = self.keys.find(header["kid"])
+        if key is None:
+            raise InvalidTokenError("unknown key id")
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key.secret,
+                algorithms=[ALGORITHM],
+                audience=self.audience,
+                issuer=self.issuer,
+                leeway=LEEWAY_SECONDS,
+                options={"require": list(REQUIRED_CLAIMS), "strict_aud": True},
+            )
+        except jwt.PyJWTError as error:
+            raise InvalidTokenError(type(error).__name__) from None
+        return _access_claims(claims, now=self.clock())
+
+
+def _checked_header(token: str) -> dict[str, Any]:
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError as error:
+        raise InvalidTokenError(type(error).__name__) from None
+    if not isinstance(header, dict) or set(header) - _ALLOWED_HEADER_FIELDS:
+        raise InvalidTokenError("unexpected header fields")
+    if header.get("alg") != ALGORITHM:
+        raise InvalidTokenError("algorithm not allowed")
+    if "typ" in header and header["typ"] != "JWT":
+        raise InvalidTokenError("unexpected header typ")
+    if not isinstance(header.get("kid"), str):
+        raise InvalidTokenError("missing key id")
+    return header
+
+
+def _access_claims(claims: dict[str, Any], *, now: float) -> AccessClaims:
+    # PyJWT checks exp/nbf/iat values but not the types of the claims we rely on.
+    sub, jti, typ, ver, iat = (claims.get(name) for name in ("sub", "jti", "typ", "ver", "iat"))
+    if typ != TOKEN_TYPE:
+        raise InvalidTokenError("wrong token type")
+    if not isinstance(sub, str) or not 1 <= len(sub) <= 64:
+        raise InvalidTokenError("bad subject")
+    if not isinstance(jti, str) or not 16 <= len(jti) <= 64:
+        raise InvalidTokenError("bad token id")
+    if type(ver) is not int or ver < 0:
+        raise InvalidTokenError("bad token version")
+    if type(iat) is not int or iat > now + LEEWAY_SECONDS:
+        raise InvalidTokenError("issued in the future")
+    exp = claims["exp"]
+    if type(exp) is not int:
+        raise InvalidTokenError("bad expiry")
+    return AccessClaims(user_id=sub, token_id=jti, token_version=ver, expires_at=exp)

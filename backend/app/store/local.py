@@ -1,0 +1,375 @@
+"""The embedded default: SQLite (stdlib) for metadata and a folder for blobs, both under DATA_DIR."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import sqlite3
+import tempfile
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import BinaryIO
+
+from app.store.base import (
+    AlreadySharedError,
+    FileRecord,
+    NotFoundError,
+    Page,
+    Quota,
+    QuotaExceededError,
+    Role,
+    Share,
+    Store,
+    Usage,
+    User,
+    UsernameTakenError,
+)
+from app.store.cursor import decode_cursor, encode_cursor
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS users (
+    id TEXT PRIMARY KEY,
+    username TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('user', 'admin')),
+    token_version INTEGER NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS users_by_created ON users (created_at, id);
+CREATE TABLE IF NOT EXISTS files (
+    id TEXT PRIMARY KEY,
+    owner_id TEXT NOT NULL REFERENCES users (id),
+    name TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    content_type TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS files_by_owner ON files (owner_id, created_at, id);
+CREATE TABLE IF NOT EXISTS shares (
+    file_id TEXT NOT NULL REFERENCES files (id),
+    user_id TEXT NOT NULL REFERENCES users (id),
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (file_id, user_id)
+);
+CREATE INDEX IF NOT EXISTS shares_by_user ON shares (user_id, created_at, file_id);
+CREATE TABLE IF NOT EXISTS revoked_tokens (
+    token_id TEXT PRIMARY KEY,
+    expires_at INTEGER NOT NULL
+);
+"""
+_BLOB_KEY = re.compile(r"[0-9a-f-]{36}/[0-9a-f-]{36}")
+
+
+def _ts(value: datetime) -> str:
+    return value.isoformat(timespec="microseconds")
+
+
+class _Database:
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        db = sqlite3.connect(path, isolation_level=None)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(_SCHEMA)
+        finally:
+            db.close()
+
+    @contextlib.contextmanager
+    def transaction(self, *, immediate: bool = False) -> Iterator[sqlite3.Connection]:
+        # One short-lived connection per operation: safe across FastAPI's worker threads.
+        db = sqlite3.connect(self._path, timeout=10, isolation_level=None)
+        db.row_factory = sqlite3.Row
+        try:
+            db.execute("PRAGMA foreign_keys=ON")
+            db.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+        finally:
+            db.close()
+
+
+def _user(row: sqlite3.Row) -> User:
+    return User(
+        id=row["id"],
+        username=row["username"],
+        password_hash=row["password_hash"],
+        role=row["role"],
+        token_version=row["token_version"],
+        created_at=datetime.fromisoformat(row["created_at"]),
+    )
+
+
+def _file(row: sqlite3.Row) -> FileRecord:
+    return FileRecord(
+        id=row["id"],
+        owner_id=row["owner_id"],
+        name=row["name"],
+        size=row["size"],
+        content_type=row["content_type"],
+        sha256=row["sha256"],
+        created_at=datetime.fromisoformat(row["created_at"]),
+    )
+
+
+# Keyset pagination on (created_at, id), newest first. Without a cursor the bound sorts after every
+# ISO timestamp and id, so each listing is one constant, parameterised query.
+_NO_CURSOR = ("~", "~")
+
+
+def _bound(cursor: str | None) -> tuple[str, ...]:
+    return _NO_CURSOR if cursor is None else decode_cursor(cursor, parts=2)
+
+
+class StoreStateError(Exception):
+    """A programming error: an operation out of order."""
+
+
+class SqliteUsers:
+    def __init__(self, db: _Database) -> None:
+        self._db = db
+
+    def create(self, user: User) -> None:
+        try:
+            with self._db.transaction() as db:
+                db.execute(
+                    "INSERT INTO users VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        user.id,
+                        user.username,
+                        user.password_hash,
+                        user.role,
+                        user.token_version,
+                        _ts(user.created_at),
+                    ),
+                )
+        except sqlite3.IntegrityError as error:
+            raise UsernameTakenError(user.username) from error
+
+    def get(self, user_id: str) -> User | None:
+        with self._db.transaction() as db:
+            row = db.execute("SELECT * FROM users WHERE id = ?", (user_id,)).fetchone()
+        return _user(row) if row else None
+
+    def get_by_username(self, username: str) -> User | None:
+        with self._db.transaction() as db:
+            row = db.execute("SELECT * FROM users WHERE username = ?", (username,)).fetchone()
+        return _user(row) if row else None
+
+    def list(self, *, limit: int, cursor: str | None) -> Page[User]:
+        with self._db.transaction() as db:
+            rows = db.execute(
+                "SELECT * FROM users WHERE (created_at, id) < (?, ?)"
+                " ORDER BY created_at DESC, id DESC LIMIT ?",
+                (*_bound(cursor), limit + 1),
+            ).fetchall()
+        users = [_user(row) for row in rows[:limit]]
+        more = len(rows) > limit
+        return Page(users, encode_cursor(_ts(users[-1].created_at), users[-1].id) if more else None)
+
+    def set_password(self, user_id: str, password_hash: str) -> None:
+        with self._db.transaction() as db:
+            updated = db.execute(
+                "UPDATE users SET password_hash = ?, token_version = token_version + 1 WHERE id = ?",
+                (password_hash, user_id),
+            ).rowcount
+        if not updated:
+            raise NotFoundError(user_id)
+
+    def set_role(self, user_id: str, role: Role) -> None:
+        with self._db.transaction() as db:
+            if not db.execute("UPDATE users SET role = ? WHERE id = ?", (role, user_id)).rowcount:
+                raise NotFoundError(user_id)
+
+    def delete(self, user_id: str) -> None:
+        with self._db.transaction(immediate=True) as db:
+            if db.execute("SELECT 1 FROM files WHERE owner_id = ?", (user_id,)).fetchone():
+                raise StoreStateError("delete the user's files first")
+            db.execute("DELETE FROM shares WHERE user_id = ?", (user_id,))
+            db.execute("DELETE FROM users WHERE id = ?", (user_id,))
+
+
+class SqliteFiles:
+    def __init__(self, db: _Database) -> None:
+        self._db = db
+
+    def create(self, record: FileRecord, *, quota: Quota) -> None:
+        # IMMEDIATE takes the write lock before reading usage, so two uploads cannot both fit.
+        with self._db.transaction(immediate=True) as db:
+            used_bytes, used_files = db.execute(
+                "SELECT COALESCE(SUM(size), 0), COUNT(*) FROM files WHERE owner_id = ?",
+                (record.owner_id,),
+            ).fetchone()
+            if used_bytes + record.size > quota.max_bytes or used_files + 1 > quota.max_files:
+                raise QuotaExceededError(record.owner_id)
+            db.execute(
+                "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    record.id,
+                    record.owner_id,
+                    record.name,
+                    record.size,
+                    record.content_type,
+                    record.sha256,
+                    _ts(record.created_at),
+                ),
+            )
+
+    def get(self, file_id: str) -> FileRecord | None:
+        with self._db.transaction() as db:
+            row = db.execute("SELECT * FROM files WHERE id = ?", (file_id,)).fetchone()
+        return _file(row) if row else None
+
+    def list_owned(self, owner_id: str, *, limit: int, cursor: str | None) -> Page[FileRecord]:
+        with self._db.transaction() as db:
+            rows = db.execute(
+                "SELECT * FROM files WHERE owner_id = ? AND (created_at, id) < (?, ?)"
+                " ORDER BY created_at DESC, id DESC LIMIT ?",
+                (owner_id, *_bound(cursor), limit + 1),
+            ).fetchall()
+        files = [_file(row) for row in rows[:limit]]
+        more = len(rows) > limit
+        return Page(files, encode_cursor(_ts(files[-1].created_at), files[-1].id) if more else None)
+
+    def delete(self, record: FileRecord) -> None:
+        with self._db.transaction() as db:
+            db.execute("DELETE FROM shares WHERE file_id = ?", (record.id,))
+            db.execute("DELETE FROM files WHERE id = ?", (record.id,))
+
+    def usage(self, owner_id: str) -> Usage:
+        with self._db.transaction() as db:
+            used_bytes, used_files = db.execute(
+                "SELECT COALESCE(SUM(size), 0), COUNT(*) FROM files WHERE owner_id = ?", (owner_id,)
+            ).fetchone()
+        return Usage(bytes=used_bytes, files=used_files)
+
+
+class SqliteShares:
+    def __init__(self, db: _Database) -> None:
+        self._db = db
+
+    def add(self, share: Share) -> None:
+        try:
+            with self._db.transaction() as db:
+                db.execute(
+                    "INSERT INTO shares VALUES (?, ?, ?)",
+                    (share.file_id, share.user_id, _ts(share.created_at)),
+                )
+        except sqlite3.IntegrityError as error:
+            raise AlreadySharedError(share.file_id) from error
+
+    def remove(self, file_id: str, user_id: str) -> None:
+        with self._db.transaction() as db:
+            deleted = db.execute(
+                "DELETE FROM shares WHERE file_id = ? AND user_id = ?", (file_id, user_id)
+            ).rowcount
+        if not deleted:
+            raise NotFoundError(file_id)
+
+    def exists(self, file_id: str, user_id: str) -> bool:
+        with self._db.transaction() as db:
+            row = db.execute(
+                "SELECT 1 FROM shares WHERE file_id = ? AND user_id = ?", (file_id, user_id)
+            ).fetchone()
+        return row is not None
+
+    def list_for_file(self, file_id: str) -> list[Share]:
+        with self._db.transaction() as db:
+            rows = db.execute(
+                "SELECT s.file_id, s.user_id, u.username, s.created_at FROM shares s"
+                " JOIN users u ON u.id = s.user_id WHERE s.file_id = ? ORDER BY u.username",
+                (file_id,),
+            ).fetchall()
+        return [
+            Share(
+                row["file_id"],
+                row["user_id"],
+                row["username"],
+                datetime.fromisoformat(row["created_at"]),
+            )
+            for row in rows
+        ]
+
+    def list_for_user(self, user_id: str, *, limit: int, cursor: str | None) -> Page[FileRecord]:
+        with self._db.transaction() as db:
+            rows = db.execute(
+                "SELECT f.*, s.created_at AS shared_at FROM shares s JOIN files f ON f.id = s.file_id"
+                " WHERE s.user_id = ? AND (s.created_at, s.file_id) < (?, ?)"
+                " ORDER BY s.created_at DESC, s.file_id DESC LIMIT ?",
+                (user_id, *_bound(cursor), limit + 1),
+            ).fetchall()
+        files = [_file(row) for row in rows[:limit]]
+        more = len(rows) > limit
+        last = rows[limit - 1] if more else None
+        return Page(files, encode_cursor(last["shared_at"], last["id"]) if last else None)
+
+
+class SqliteRevocations:
+    def __init__(self, db: _Database) -> None:
+        self._db = db
+
+    def revoke(self, token_id: str, *, expires_at: int) -> None:
+        with self._db.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO revoked_tokens VALUES (?, ?)", (token_id, expires_at))
+
+    def is_revoked(self, token_id: str) -> bool:
+        with self._db.transaction() as db:
+            row = db.execute("SELECT 1 FROM revoked_tokens WHERE token_id = ?", (token_id,)).fetchone()
+        return row is not None
+
+
+class FolderBlobs:
+    """Blobs as files named by server ids; written to a temp file and renamed, so a reader never sees
+    half a blob and a crash leaves at most a temp file, never a truncated blob."""
+
+    def __init__(self, root: Path) -> None:
+        self._root = root.resolve()
+        self._root.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, key: str) -> Path:
+        if not _BLOB_KEY.fullmatch(key):
+            raise ValueError("blob keys are server-generated ids")
+        return self._root / key
+
+    def put(self, key: str, source: BinaryIO, *, size: int, content_type: str) -> None:
+        path = self._path(key)
+        path.parent.mkdir(exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".upload-", delete=False) as tmp:
+            try:
+                while chunk := source.read(1024 * 1024):
+                    tmp.write(chunk)
+                tmp.flush()
+                os.fsync(tmp.fileno())
+            except BaseException:
+                os.unlink(tmp.name)
+                raise
+        os.replace(tmp.name, path)
+
+    def open(self, key: str) -> Iterator[bytes]:
+        with self._path(key).open("rb") as handle:
+            while chunk := handle.read(256 * 1024):
+                yield chunk
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+
+def local_store(data_dir: Path) -> Store:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    db = _Database(data_dir / "app.sqlite3")
+    return Store(
+        users=SqliteUsers(db),
+        files=SqliteFiles(db),
+        shares=SqliteShares(db),
+        blobs=FolderBlobs(data_dir / "blobs"),
+        revocations=SqliteRevocations(db),
+    )
