@@ -31,9 +31,7 @@ def aws_keys(settings: Settings) -> SecretsManagerKeys:
 
     assert settings.jwt_secret_arn is not None  # enforced by Settings for APP_MODE=aws
     client = boto3.client("secretsmanager", region_name=settings.aws_region, config=client_config())
-    return SecretsManagerKeys(
-        client, settings.jwt_secret_arn, ttl_seconds=settings.secret_cache_ttl_seconds
-    )
+    return SecretsManagerKeys(client, settings.jwt_secret_arn, ttl_seconds=settings.secret_cache_ttl_seconds)
 
 
 def aws_store(settings: Settings) -> Store:

@@ -48,7 +48,7 @@ def route_policies(routes: Iterable[object]) -> list[tuple[str, str, str]]:
         if not isinstance(route, APIRoute):
             continue
         protected = _depends_on(route.dependant, current_principal)
-        for method in sorted(route.methods):
+        for method in sorted(route.methods or ()):
             if (method, route.path) in PUBLIC_ROUTES:
                 policy = "public"
             else:

@@ -172,7 +172,7 @@ class SecretsManagerKeys:
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            return dict(self._client.get_secret_value(SecretId=self._secret_id, **selector))  # type: ignore[arg-type]
+            return dict(self._client.get_secret_value(SecretId=self._secret_id, **selector))
         except ClientError as error:
             code = error.response.get("Error", {}).get("Code", "")
             if "VersionId" in selector and code in {

@@ -1,0 +1,102 @@
+"""Fixtures shared by the whole suite.
+
+`api` is the HTTP surface under test: by default the ASGI app in process on a fresh embedded store;
+parametrize it indirectly with a Lambda event format to go through the Mangum handler instead; run
+pytest with --base-url URL to aim the black-box tests at a live deployment.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+from fastapi import FastAPI
+from mangum import Mangum
+from starlette.testclient import TestClient
+
+from app.config import Settings
+from app.factory import create_app
+from tests.support.api import Api
+from tests.support.lambda_events import EVENT_FORMATS, LambdaTransport
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+VIAS = ("asgi", *EVENT_FORMATS)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--base-url",
+        default=None,
+        help="run the black-box authn/authz tests over HTTP against this running instance",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "inprocess: needs the app in this process; skipped when --base-url is given"
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not config.getoption("--base-url"):
+        return
+    skip = pytest.mark.skip(reason="needs the app in process; this run targets --base-url")
+    for item in items:
+        if "inprocess" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def base_url(request: pytest.FixtureRequest) -> str | None:
+    value: str | None = request.config.getoption("--base-url")
+    return value
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path) -> Callable[..., Settings]:
+    """Settings for an isolated local-mode app; keyword overrides win."""
+
+    def make(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "app_mode": "local",
+            "environment": "test",
+            "data_dir": tmp_path / "data",
+            "jwt_secret": secrets.token_urlsafe(48),
+        }
+        values.update(overrides)
+        return Settings(**values)
+
+    return make
+
+
+@pytest.fixture
+def settings(make_settings: Callable[..., Settings]) -> Settings:
+    return make_settings()
+
+
+@pytest.fixture
+def app(settings: Settings) -> FastAPI:
+    return create_app(settings)
+
+
+def client_for(app: FastAPI, via: str) -> httpx2.Client:
+    if via == "asgi":
+        return TestClient(app, base_url="https://testserver", raise_server_exceptions=False)
+    handler = Mangum(app, lifespan="off")
+    return httpx2.Client(transport=LambdaTransport(handler, via), base_url="https://lambda.test")  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def api(request: pytest.FixtureRequest, base_url: str | None) -> Iterator[Api]:
+    via: str = getattr(request, "param", "asgi")
+    if base_url:
+        with httpx2.Client(base_url=base_url, timeout=30) as client:
+            yield Api(client)
+        return
+    app: FastAPI = request.getfixturevalue("app")
+    with client_for(app, via) as client:
+        yield Api(client)
