@@ -50,6 +50,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashing() -> Iterator[None]:
+    """Argon2 at production cost takes ~90 ms a hash, and the suite registers hundreds of users.
+    The hashing code path is unchanged; only its cost parameters are lowered for the test run
+    (test_passwords.py checks the production parameters themselves)."""
+    from argon2 import PasswordHasher
+
+    from app.security import passwords
+
+    production = passwords._hasher
+    passwords._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    passwords._dummy_hash.cache_clear()
+    yield
+    passwords._hasher = production
+    passwords._dummy_hash.cache_clear()
+
+
 @pytest.fixture
 def base_url(request: pytest.FixtureRequest) -> str | None:
     value: str | None = request.config.getoption("--base-url")
