@@ -1,0 +1,307 @@
+#!/usr/bin/env bash
+# Runs the project's security gates locally and in CI. Usage: ./security-test.sh --help
+set -uo pipefail
+
+usage() {
+  cat <<'EOF'
+Usage: ./security-test.sh [--strict] [--only GATE] [--baseline-commit REF] [--help]
+
+Runs the security gates in order and prints one line per gate, then a summary:
+  sast          Semgrep with semgrep.yml; blocks on ERROR-severity rules
+  secrets       gitleaks when installed, else detect-secrets against .secrets.baseline
+  dependencies  trivy fs (HIGH,CRITICAL) when installed, else pip-audit on requirements/app.txt
+  config        checkov on infra/, Dockerfile, .gitlab-ci.yml; hadolint on Dockerfile
+  container     docker build + trivy image (HIGH,CRITICAL, fixed only); needs a daemon and trivy
+
+Options:
+  --strict               also fail when a gate was SKIPPED (what the pipeline uses)
+  --only GATE            run one gate (sast, secrets, dependencies, config, container)
+  --baseline-commit REF  SAST reports only findings that REF does not have (merge requests)
+  -h, --help             show this help
+
+Exit status: 0 nothing failed, 1 a gate failed (or was skipped, with --strict), 2 usage error.
+Reports: $REPORTS_DIR (default reports/): semgrep.json, semgrep.sarif, gl-sast-report.json,
+detect-secrets.json or gitleaks.json, trivy-fs.json or pip-audit.json, checkov.json,
+hadolint.json, trivy-image.json, summary.json and security-report.html.
+Tools come from $TOOLS_BIN (default .venv-tools/bin, see `make tools`), then from PATH.
+EOF
+}
+
+GATES=(sast secrets dependencies config container)
+STRICT=0
+ONLY=""
+BASELINE_REF=""
+while (($#)); do
+  case $1 in
+    --strict) STRICT=1 ;;
+    --only) ONLY=${2:-}; shift ;;
+    --only=*) ONLY=${1#*=} ;;
+    --baseline-commit) BASELINE_REF=${2:-}; shift ;;
+    --baseline-commit=*) BASELINE_REF=${1#*=} ;;
+    -h | --help) usage; exit 0 ;;
+    *) echo "security-test.sh: unknown argument: $1" >&2; usage >&2; exit 2 ;;
+  esac
+  shift
+done
+[[ $ONLY == sca ]] && ONLY=dependencies
+if [[ -n $ONLY && " ${GATES[*]} " != *" $ONLY "* ]]; then
+  echo "security-test.sh: --only expects one of: ${GATES[*]}" >&2
+  exit 2
+fi
+
+cd "$(dirname "${BASH_SOURCE[0]}")" || exit 2
+cd "$(git rev-parse --show-toplevel 2>/dev/null || pwd)" || exit 2
+if [[ -n $BASELINE_REF ]] && ! git rev-parse --verify --quiet "$BASELINE_REF^{commit}" >/dev/null; then
+  echo "security-test.sh: --baseline-commit: no such commit: $BASELINE_REF" >&2
+  exit 2
+fi
+
+if [[ -n ${TOOLS_BIN:-} ]]; then
+  TOOLS_DIR=$TOOLS_BIN
+elif [[ -d .venv-tools/bin ]]; then
+  TOOLS_DIR=$PWD/.venv-tools/bin
+else
+  TOOLS_DIR=""
+fi
+
+# Prints the tool's path; fails when it is neither in TOOLS_DIR nor on PATH.
+find_tool() {
+  if [[ -n $TOOLS_DIR && -x $TOOLS_DIR/$1 ]]; then
+    echo "$TOOLS_DIR/$1"
+  else
+    command -v "$1" 2>/dev/null
+  fi
+}
+
+PY=$(find_tool python3) || PY=$(find_tool python) || {
+  echo "security-test.sh: python3 is required" >&2
+  exit 2
+}
+R=${REPORTS_DIR:-reports}
+mkdir -p "$R/gates" || exit 2
+rm -f "$R"/gates/*.json "$R"/summary.json "$R"/security-report.html "$R"/semgrep.* \
+  "$R"/gl-sast-report.json "$R"/detect-secrets.json "$R"/gitleaks.json "$R"/trivy-*.json \
+  "$R"/pip-audit.json "$R"/checkov.json "$R"/hadolint.json "$R"/*.log
+export SEMGREP_ENABLE_VERSION_CHECK=0 # otherwise semgrep stalls ~100 s without internet
+
+report() { "$PY" scripts/security_report.py --reports "$R" "$@"; }
+
+# The last non-empty line of a log, to say why a tool failed.
+last_line() { grep -v '^[[:space:]]*$' "$1" 2>/dev/null | tail -n 1 | cut -c1-240; }
+
+gate_sast() {
+  local started=$EPOCHREALTIME semgrep rc
+  if ! semgrep=$(find_tool semgrep); then
+    report gate sast --started "$started" --skip "semgrep not installed (make tools)"
+    return
+  fi
+  if [[ ! -f semgrep.yml ]]; then
+    report gate sast --started "$started" --skip "no semgrep.yml: nothing to check against"
+    return
+  fi
+  local args=(scan --config semgrep.yml --metrics=off --disable-version-check --quiet
+    --json-output="$R/semgrep.json" --sarif-output="$R/semgrep.sarif"
+    --gitlab-sast-output="$R/gl-sast-report.json")
+  local notes=()
+  if [[ -n $BASELINE_REF ]]; then
+    args+=(--baseline-commit "$BASELINE_REF")
+    notes=(--note "only findings new since $BASELINE_REF")
+  fi
+  "$semgrep" "${args[@]}" >"$R/semgrep.txt" 2>"$R/semgrep.log"
+  rc=$?
+  local errors=()
+  # Without --error semgrep exits 0 with findings; anything else is a broken run.
+  ((rc != 0)) && errors=(--error "semgrep exited $rc: $(last_line "$R/semgrep.log")")
+  report gate sast --started "$started" --input "semgrep=$R/semgrep.json" "${errors[@]}" "${notes[@]}"
+}
+
+gate_secrets() {
+  local started=$EPOCHREALTIME tool rc
+  if tool=$(find_tool gitleaks); then
+    # .gitleaks.toml (picked up from the source directory) allow-lists what the baseline excludes.
+    "$tool" detect --no-git --source . --redact --no-banner --exit-code 1 \
+      --report-format json --report-path "$R/gitleaks.json" >"$R/gitleaks.log" 2>&1
+    rc=$?
+    local errors=()
+    ((rc > 1)) && errors=(--error "gitleaks exited $rc: $(last_line "$R/gitleaks.log")")
+    report gate secrets --started "$started" --input "gitleaks=$R/gitleaks.json" "${errors[@]}"
+    return
+  fi
+  if ! tool=$(find_tool detect-secrets); then
+    report gate secrets --started "$started" --skip "neither gitleaks nor detect-secrets installed"
+    return
+  fi
+  # Tracked and untracked-but-not-ignored files: what a commit could contain, without .venv*.
+  local files=()
+  if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+    mapfile -d '' files < <(git ls-files -z --cached --others --exclude-standard)
+  else
+    files=(--all-files .)
+  fi
+  local baseline_args=() notes=()
+  if [[ -f .secrets.baseline ]]; then
+    # Scanning "with" a baseline rewrites it, so scan with a copy: the committed file stays put.
+    cp .secrets.baseline "$R/detect-secrets.json"
+    "$tool" scan -n --baseline "$R/detect-secrets.json" "${files[@]}" >"$R/detect-secrets.log" 2>&1
+    rc=$?
+    baseline_args=(--secrets-baseline .secrets.baseline)
+  else
+    "$tool" scan -n "${files[@]}" >"$R/detect-secrets.json" 2>"$R/detect-secrets.log"
+    rc=$?
+    notes=(--note "no .secrets.baseline: every secret found blocks")
+  fi
+  local errors=()
+  ((rc != 0)) && errors=(--error "detect-secrets exited $rc: $(last_line "$R/detect-secrets.log")")
+  report gate secrets --started "$started" --input "detect-secrets=$R/detect-secrets.json" \
+    "${baseline_args[@]}" "${errors[@]}" "${notes[@]}"
+}
+
+# Trivy or pip-audit could not fetch advisories (offline, proxy, rate limit): not a verdict.
+unreachable() {
+  grep -qiE 'download|dial tcp|no such host|Name or service not known|NameResolution|ConnectionError|Max retries|timed? ?out|TLS|certificate|connection refused|network' "$1"
+}
+
+gate_dependencies() {
+  local started=$EPOCHREALTIME lock=requirements/app.txt tool rc skips=()
+  if [[ ! -f $lock ]]; then
+    report gate dependencies --started "$started" --skip "no $lock to audit"
+    return
+  fi
+  if tool=$(find_tool trivy); then
+    # Trivy only recognises a file named exactly requirements.txt.
+    local stage
+    stage=$(mktemp -d) && cp "$lock" "$stage/requirements.txt"
+    "$tool" fs --scanners vuln --severity HIGH,CRITICAL --exit-code 1 --format json \
+      --output "$R/trivy-fs.json" "$stage" >"$R/trivy-fs.log" 2>&1
+    rc=$?
+    rm -rf "$stage"
+    if ((rc <= 1)) && [[ -s $R/trivy-fs.json ]]; then
+      report gate dependencies --started "$started" --input "trivy=$R/trivy-fs.json" \
+        --note "trivy fs on $lock"
+      return
+    fi
+    if ! unreachable "$R/trivy-fs.log"; then
+      report gate dependencies --started "$started" \
+        --error "trivy fs exited $rc: $(last_line "$R/trivy-fs.log")"
+      return
+    fi
+    skips+=(--skip "trivy could not reach its vulnerability DB: $(last_line "$R/trivy-fs.log")")
+    rm -f "$R/trivy-fs.json"
+  fi
+  if tool=$(find_tool pip-audit); then
+    "$tool" --require-hashes --disable-pip --progress-spinner off -r "$lock" \
+      --format json --output "$R/pip-audit.json" >"$R/pip-audit.log" 2>&1
+    rc=$?
+    if ((rc <= 1)) && [[ -s $R/pip-audit.json ]]; then
+      # Advisory data that pip-audit could not fetch shows up as skipped dependencies.
+      report gate dependencies --started "$started" --input "pip-audit=$R/pip-audit.json" \
+        --note "pip-audit on $lock"
+      return
+    fi
+    if unreachable "$R/pip-audit.log"; then
+      report gate dependencies --started "$started" \
+        --skip "pip-audit could not reach advisory data: $(last_line "$R/pip-audit.log")"
+    else
+      report gate dependencies --started "$started" \
+        --error "pip-audit exited $rc: $(last_line "$R/pip-audit.log")"
+    fi
+    return
+  fi
+  ((${#skips[@]})) || skips=(--skip "neither trivy nor pip-audit installed")
+  report gate dependencies --started "$started" "${skips[@]}"
+}
+
+gate_config() {
+  local started=$EPOCHREALTIME tool rc inputs=() errors=() skips=() notes=() targets=()
+  if [[ -d infra ]]; then
+    mapfile -t targets < <(find infra -type f \( -name '*.yaml' -o -name '*.yml' -o -name '*.json' \
+      -o -name '*.template' \) | sort)
+  fi
+  ((${#targets[@]})) || notes+=(--note "no infra/ templates")
+  local target
+  for target in Dockerfile .gitlab-ci.yml; do
+    if [[ -f $target ]]; then targets+=("$target"); else notes+=(--note "no $target"); fi
+  done
+  if ((${#targets[@]} == 0)); then
+    :
+  elif tool=$(find_tool checkov); then
+    # No --quiet: skipped checks must be in the report to check each one has a written reason.
+    "$tool" -f "${targets[@]}" --framework cloudformation dockerfile gitlab_ci --skip-download \
+      --compact --output json >"$R/checkov.json" 2>"$R/checkov.log"
+    rc=$?
+    inputs+=(--input "checkov=$R/checkov.json")
+    ((rc > 1)) && errors+=(--error "checkov exited $rc: $(last_line "$R/checkov.log")")
+  else
+    skips+=(--skip "checkov not installed: ${targets[*]} not checked")
+  fi
+  if [[ ! -f Dockerfile ]]; then
+    :
+  elif tool=$(find_tool hadolint); then
+    # .hadolint.yaml in this directory is picked up by hadolint itself.
+    "$tool" --no-color --format json Dockerfile >"$R/hadolint.json" 2>"$R/hadolint.log"
+    rc=$?
+    inputs+=(--input "hadolint=$R/hadolint.json")
+    ((rc > 1)) && errors+=(--error "hadolint exited $rc: $(last_line "$R/hadolint.log")")
+  else
+    skips+=(--skip "hadolint not installed: Dockerfile not linted")
+  fi
+  ((${#targets[@]})) || skips+=(--skip "nothing to check")
+  report gate config --started "$started" "${inputs[@]}" "${errors[@]}" "${skips[@]}" "${notes[@]}"
+}
+
+gate_container() {
+  local started=$EPOCHREALTIME docker trivy why=() rc
+  local image=${SECURITY_IMAGE:-fastapi-lambda:security-scan}
+  [[ -f Dockerfile ]] || why+=("no Dockerfile")
+  if ! docker=$(find_tool docker); then
+    why+=("docker not installed")
+  elif ! "$docker" info >"$R/docker-info.log" 2>&1; then
+    why+=("no Docker daemon (docker info: $(last_line "$R/docker-info.log"))")
+  fi
+  trivy=$(find_tool trivy) || why+=("trivy not installed")
+  if ((${#why[@]})); then
+    local reason skips=()
+    for reason in "${why[@]}"; do skips+=(--skip "$reason"); done
+    report gate container --started "$started" "${skips[@]}"
+    return
+  fi
+  # --provenance=false: one plain image manifest, which Lambda requires.
+  local build=(build -t "$image")
+  "$docker" buildx version >/dev/null 2>&1 && build+=(--provenance=false)
+  if ! "$docker" "${build[@]}" . >"$R/docker-build.log" 2>&1; then
+    report gate container --started "$started" \
+      --error "docker build failed: $(last_line "$R/docker-build.log") (see $R/docker-build.log)"
+    return
+  fi
+  local scan=(image --exit-code 1 --severity HIGH,CRITICAL --ignore-unfixed --scanners vuln,secret
+    --format json --output "$R/trivy-image.json")
+  [[ -f .trivyignore.yaml ]] && scan+=(--ignorefile .trivyignore.yaml)
+  "$trivy" "${scan[@]}" "$image" >"$R/trivy-image.log" 2>&1
+  rc=$?
+  if ((rc <= 1)) && [[ -s $R/trivy-image.json ]]; then
+    report gate container --started "$started" --input "trivy=$R/trivy-image.json" --note "image $image"
+  elif unreachable "$R/trivy-image.log"; then
+    report gate container --started "$started" \
+      --skip "trivy could not reach its vulnerability DB: $(last_line "$R/trivy-image.log")"
+  else
+    report gate container --started "$started" \
+      --error "trivy image exited $rc: $(last_line "$R/trivy-image.log")"
+  fi
+}
+
+printf '%-13s %-8s %-26s %7s  %s\n' GATE STATUS FINDINGS TIME NOTE
+broken=0
+for gate in "${GATES[@]}"; do
+  [[ -z $ONLY || $ONLY == "$gate" ]] || continue
+  if ! "gate_$gate"; then
+    echo "security-test.sh: the $gate gate could not be evaluated" >&2
+    broken=1
+  fi
+done
+strict=()
+((STRICT)) && strict=(--strict)
+report render "${strict[@]}"
+status=$?
+# A gate missing from the summary must not read as a pass.
+((broken && status == 0)) && status=1
+exit "$status"
