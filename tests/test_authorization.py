@@ -1,0 +1,264 @@
+"""BOLA and BFLA on every file and share route: as a stranger and as a share recipient, every attempt is
+refused and the owner's record (metadata, bytes, shares, listing) is exactly as it was. Black-box
+capable: everything but the in-process tests also runs against --base-url."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+
+from tests.support.api import Api, Session
+from tests.support.lambda_events import EVENT_FORMATS
+
+CONTENT = b"quarterly numbers, owner only\n"
+ROLES = ("owner", "recipient", "stranger")
+
+
+@dataclass(frozen=True)
+class Route:
+    """One file or share route; `reads` routes are open to a share recipient, the rest are owner-only."""
+
+    name: str
+    method: str
+    path: str
+    reads: bool = False
+    share_with: str | None = None  # "self" or "other": the body of POST /files/{id}/shares
+
+    def url(self, file_id: str, recipient: Session) -> str:
+        return self.path.format(file_id=file_id, recipient=recipient.username)
+
+
+ROUTES = (
+    Route("read metadata", "GET", "/files/{file_id}", reads=True),
+    Route("download", "GET", "/files/{file_id}/content", reads=True),
+    Route("delete", "DELETE", "/files/{file_id}"),
+    Route("share with self", "POST", "/files/{file_id}/shares", share_with="self"),
+    Route("share with other", "POST", "/files/{file_id}/shares", share_with="other"),
+    Route("list shares", "GET", "/files/{file_id}/shares"),
+    Route("revoke share", "DELETE", "/files/{file_id}/shares/{recipient}"),
+)
+ROUTE_IDS = [route.name.replace(" ", "-") for route in ROUTES]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    owner: Session
+    recipient: Session
+    stranger: Session
+    file_id: str
+
+    def attacker(self, role: str) -> Session:
+        return self.recipient if role == "recipient" else self.stranger
+
+    def bystander(self, role: str) -> Session:
+        return self.stranger if role == "recipient" else self.recipient
+
+
+@pytest.fixture
+def scenario(api: Api) -> Scenario:
+    owner, recipient, stranger = (api.register(api.unique_username(role)) for role in ROLES)
+    file_id = api.upload(owner, CONTENT, name="numbers.txt")["id"]
+    api.share(owner, file_id, recipient)
+    return Scenario(owner, recipient, stranger, file_id)
+
+
+def snapshot(api: Api, owner: Session, file_id: str) -> dict[str, Any]:
+    """Everything the owner can observe about the file, read through the API itself."""
+    client = api.client
+    metadata = client.get(f"/files/{file_id}", headers=owner.headers)
+    content = client.get(f"/files/{file_id}/content", headers=owner.headers)
+    shares = client.get(f"/files/{file_id}/shares", headers=owner.headers)
+    listing = client.get("/files", headers=owner.headers)
+    assert {r.status_code for r in (metadata, content, shares, listing)} == {200}
+    return {
+        "metadata": metadata.json(),
+        "content": content.content,
+        "shares": shares.json(),
+        "listing": [item["id"] for item in listing.json()["items"]],
+    }
+
+
+def send(api: Api, route: Route, scenario: Scenario, caller: Session, role: str) -> Any:
+    body = None
+    if route.share_with is not None:
+        target = caller if route.share_with == "self" else scenario.bystander(role)
+        body = {"username": target.username}
+    return api.client.request(
+        route.method,
+        route.url(scenario.file_id, scenario.recipient),
+        headers=caller.headers,
+        json=body,
+    )
+
+
+@pytest.mark.threat("T-07")
+@pytest.mark.parametrize("route", ROUTES, ids=ROUTE_IDS)
+def test_stranger_is_refused_on_every_route_and_nothing_changes(
+    api: Api, scenario: Scenario, route: Route
+) -> None:
+    before = snapshot(api, scenario.owner, scenario.file_id)
+    response = send(api, route, scenario, scenario.stranger, "stranger")
+    assert response.status_code == 403, response.text
+    assert response.json() == {"detail": "Forbidden"}
+    assert CONTENT not in response.content
+    assert snapshot(api, scenario.owner, scenario.file_id) == before
+
+
+@pytest.mark.threat("T-08")
+@pytest.mark.parametrize("route", ROUTES, ids=ROUTE_IDS)
+def test_recipient_reads_but_owner_only_actions_are_refused(
+    api: Api, scenario: Scenario, route: Route
+) -> None:
+    before = snapshot(api, scenario.owner, scenario.file_id)
+    response = send(api, route, scenario, scenario.recipient, "recipient")
+    if route.reads:
+        assert response.status_code == 200, response.text
+        if route.path.endswith("/content"):
+            assert response.content == CONTENT
+        else:
+            assert response.json() == before["metadata"]
+    else:
+        assert response.status_code == 403, response.text
+        assert response.json() == {"detail": "Forbidden"}
+    assert snapshot(api, scenario.owner, scenario.file_id) == before
+
+
+@pytest.mark.threat("T-07")
+@pytest.mark.parametrize("route", ROUTES, ids=ROUTE_IDS)
+def test_unknown_file_id_is_404_on_every_route(api: Api, scenario: Scenario, route: Route) -> None:
+    missing = Scenario(scenario.owner, scenario.recipient, scenario.stranger, str(uuid.uuid4()))
+    for caller, role in ((scenario.owner, "stranger"), (scenario.stranger, "stranger")):
+        response = send(api, route, missing, caller, role)
+        assert response.status_code == 404, response.text
+        assert response.json() == {"detail": "Not found"}
+
+
+@pytest.mark.threat("T-07")
+@pytest.mark.parametrize("route", ROUTES, ids=ROUTE_IDS)
+@pytest.mark.parametrize("bad_id", ["not-a-uuid", "1", "' OR '1'='1", "%00", "a" * 300])
+def test_malformed_file_id_is_422_never_5xx(api: Api, scenario: Scenario, route: Route, bad_id: str) -> None:
+    malformed = Scenario(scenario.owner, scenario.recipient, scenario.stranger, bad_id)
+    response = send(api, route, malformed, scenario.owner, "stranger")
+    assert response.status_code == 422, response.text
+
+
+@pytest.mark.threat("T-07")
+def test_deleted_file_is_404_for_owner_and_former_recipient(api: Api, scenario: Scenario) -> None:
+    client = api.client
+    assert client.delete(f"/files/{scenario.file_id}", headers=scenario.owner.headers).status_code == 204
+    for caller in (scenario.owner, scenario.recipient):
+        for route in ROUTES:
+            response = send(api, route, scenario, caller, "recipient")
+            assert response.status_code == 404, (route.name, response.text)
+    assert client.get("/shares", headers=scenario.recipient.headers).json()["items"] == []
+
+
+@pytest.mark.threat("T-07")
+def test_listings_show_only_the_callers_own_and_shared_files(api: Api, scenario: Scenario) -> None:
+    client = api.client
+    own = api.upload(scenario.stranger, b"stranger's file\n")["id"]
+    stranger_files = client.get("/files", headers=scenario.stranger.headers).json()
+    assert [item["id"] for item in stranger_files["items"]] == [own]
+    assert client.get("/shares", headers=scenario.stranger.headers).json()["items"] == []
+    # A recipient sees the shared file under /shares, never under their own /files.
+    recipient_files = client.get("/files", headers=scenario.recipient.headers).json()
+    assert recipient_files["items"] == []
+    shared = client.get("/shares", headers=scenario.recipient.headers).json()
+    assert [item["id"] for item in shared["items"]] == [scenario.file_id]
+
+
+@pytest.mark.threat("T-07")
+@pytest.mark.parametrize("listing", ["/files", "/shares"])
+def test_another_users_cursor_does_not_open_their_listing(api: Api, scenario: Scenario, listing: str) -> None:
+    """The cursor carries a position, never an owner: replaying it as someone else pages *their* data."""
+    client = api.client
+    owner = scenario.recipient if listing == "/shares" else scenario.owner
+    for _ in range(2):
+        extra = api.upload(scenario.owner, b"more\n")["id"]
+        if listing == "/shares":
+            api.share(scenario.owner, extra, scenario.recipient)
+    first = client.get(listing, params={"limit": 1}, headers=owner.headers).json()
+    assert first["next_cursor"], first
+    replayed = client.get(
+        listing, params={"limit": 100, "cursor": first["next_cursor"]}, headers=scenario.stranger.headers
+    )
+    assert replayed.status_code == 200
+    assert replayed.json()["items"] == []
+
+
+@pytest.mark.threat("T-08")
+def test_admin_route_is_403_for_users_and_recipients(api: Api, scenario: Scenario) -> None:
+    for caller in (scenario.owner, scenario.recipient, scenario.stranger):
+        for params in ({}, {"limit": 100}, {"cursor": "x"}):
+            response = api.client.get("/admin/users", params=params, headers=caller.headers)
+            assert response.status_code == 403, response.text
+            assert response.json() == {"detail": "Forbidden"}
+
+
+@pytest.mark.threat("T-08")
+def test_role_cannot_be_granted_through_the_api(api: Api, scenario: Scenario) -> None:
+    """No route writes a role: the only way to an admin is the operator CLI."""
+    client = api.client
+    attempts = (
+        ("POST", "/users/me", {"role": "admin"}),
+        ("PATCH", "/users/me", {"role": "admin"}),
+        ("PUT", "/users/me", {"role": "admin"}),
+        ("POST", "/admin/users", {"username": scenario.stranger.username, "role": "admin"}),
+        ("PATCH", "/admin/users", {"username": scenario.stranger.username, "role": "admin"}),
+    )
+    for method, path, body in attempts:
+        response = client.request(method, path, json=body, headers=scenario.stranger.headers)
+        assert response.status_code in {403, 405}, (method, path, response.status_code)
+    assert client.get("/users/me", headers=scenario.stranger.headers).json()["role"] == "user"
+    assert client.get("/admin/users", headers=scenario.stranger.headers).status_code == 403
+
+
+@pytest.mark.inprocess
+@pytest.mark.threat("T-08")
+def test_admin_role_grants_no_access_to_other_users_files(api: Api, scenario: Scenario, app: FastAPI) -> None:
+    """Least privilege: the admin role lists accounts; it does not read, share or delete their files."""
+    app.state.services.store.users.set_role(scenario.stranger.id, "admin")
+    assert api.client.get("/admin/users", headers=scenario.stranger.headers).status_code == 200
+    before = snapshot(api, scenario.owner, scenario.file_id)
+    for route in ROUTES:
+        response = send(api, route, scenario, scenario.stranger, "stranger")
+        assert response.status_code == 403, (route.name, response.text)
+    assert snapshot(api, scenario.owner, scenario.file_id) == before
+
+
+@pytest.mark.inprocess
+@pytest.mark.threat("T-07")
+@pytest.mark.threat("T-08")
+@pytest.mark.parametrize("api", EVENT_FORMATS, indirect=True)
+def test_every_refusal_holds_through_each_lambda_event_format(api: Api, scenario: Scenario) -> None:
+    before = snapshot(api, scenario.owner, scenario.file_id)
+    for route in ROUTES:
+        for role in ("stranger", "recipient"):
+            expected = 200 if route.reads and role == "recipient" else 403
+            response = send(api, route, scenario, scenario.attacker(role), role)
+            assert response.status_code == expected, (route.name, role, response.text)
+    assert api.client.get("/admin/users", headers=scenario.owner.headers).status_code == 403
+    assert snapshot(api, scenario.owner, scenario.file_id) == before
+
+
+@pytest.mark.inprocess
+@pytest.mark.threat("T-07")
+def test_refused_attempts_leave_the_store_untouched(api: Api, scenario: Scenario, app: FastAPI) -> None:
+    """The same invariant seen from the store, below the API: record, blob and shares."""
+    store = app.state.services.store
+    record = store.files.get(scenario.file_id)
+    assert record is not None
+    key = f"{record.owner_id}/{record.id}"
+    shares_before = store.shares.list_for_file(record.id)
+    for route in ROUTES:
+        send(api, route, scenario, scenario.stranger, "stranger")
+        if not route.reads:
+            send(api, route, scenario, scenario.recipient, "recipient")
+    assert store.files.get(scenario.file_id) == record
+    assert b"".join(store.blobs.open(key)) == CONTENT
+    assert store.shares.list_for_file(record.id) == shares_before
+    assert not store.shares.exists(record.id, scenario.stranger.id)
