@@ -123,7 +123,8 @@ def _access_claims(claims: dict[str, Any], *, now: float) -> AccessClaims:
         raise InvalidTokenError("bad token version")
     if type(iat) is not int or iat > now + LEEWAY_SECONDS:
         raise InvalidTokenError("issued in the future")
-    exp = claims["exp"]
-    if type(exp) is not int:
-        raise InvalidTokenError("bad expiry")
+    exp, nbf = claims["exp"], claims["nbf"]
+    # PyJWT coerces with int(), so "1", true and 1.5 would otherwise pass as times.
+    if type(exp) is not int or type(nbf) is not int:
+        raise InvalidTokenError("bad expiry or not-before")
     return AccessClaims(user_id=sub, token_id=jti, token_version=ver, expires_at=exp)
