@@ -1,0 +1,691 @@
+"""AWS mode storage: one DynamoDB table for users, files, shares and revoked tokens, S3 for the bytes.
+
+Item layout (pk / sk, and gsi1pk / gsi1sk on the `gsi1` index where a listing needs it):
+
+    USER#<id>        PROFILE         a user                     gsi1: USERS / <created>#<id>
+    USERNAME#<name>  USERNAME        makes usernames unique (written in the same transaction)
+    USER#<id>        USAGE           bytes and files stored, kept by the same transaction as each file
+    FILE#<id>        META            a file's metadata          gsi1: OWNER#<owner> / <created>#<id>
+    FILE#<id>        SHARE#<user>    a share                    gsi1: SHAREDWITH#<user> / <created>#<file>
+    REVOKED#<jti>    REVOKED         a logged-out token, removed by TTL (`expires_at`) once it has expired
+
+Every read that decides access (a user, a file, a share, a revoked token, usage) is a strongly consistent
+GetItem on the table. Listings are Query calls on gsi1, newest first, which DynamoDB keeps eventually
+consistent: a file can take a moment to appear in GET /files, never in GET /files/{id}. Nothing scans.
+Cursors carry only the sort key; the partition always comes from the caller.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, BinaryIO, ParamSpec, TypeVar
+
+import boto3
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
+
+from app.config import Settings
+from app.store.base import (
+    AlreadySharedError,
+    FileRecord,
+    NotFoundError,
+    Page,
+    Quota,
+    QuotaExceededError,
+    Role,
+    Share,
+    Store,
+    Usage,
+    User,
+    UsernameTakenError,
+)
+from app.store.cursor import decode_cursor, encode_cursor
+from app.store.provision import INDEX_NAME
+
+if TYPE_CHECKING:
+    from botocore.config import Config
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, TransactWriteItemTypeDef
+    from mypy_boto3_s3 import S3Client
+
+    Item = Mapping[str, AttributeValueTypeDef]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+_BLOB_KEY = re.compile(r"[0-9a-f-]{36}/[0-9a-f-]{36}")
+_CHUNK = 256 * 1024
+# Error codes that mean "try again later", not "you asked for something wrong".
+_TRANSIENT_CODES = frozenset(
+    {
+        "InternalServerError",
+        "ServiceUnavailable",
+        "ThrottlingException",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "SlowDown",
+        "RequestTimeout",
+    }
+)
+_USERS_PARTITION = "USERS"
+# DynamoDB refuses more than 100 items in one transaction and 25 in one batch write.
+_BATCH_WRITE = 25
+_BATCH_GET = 100
+
+
+class StoreUnavailableError(Exception):
+    """DynamoDB or S3 could not be reached or asked us to back off: a 503, not a 500."""
+
+
+class StoreStateError(Exception):
+    """A programming error: an operation out of order (same meaning as in the local store)."""
+
+
+def _translated(method: Callable[P, R]) -> Callable[P, R]:
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(*args, **kwargs)
+        except (BotoConnectionError, HTTPClientError) as error:
+            raise StoreUnavailableError(type(error).__name__) from error
+        except ClientError as error:
+            code = _code(error)
+            status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
+            if code in _TRANSIENT_CODES or status >= 500:
+                raise StoreUnavailableError(code) from error
+            raise
+
+    return wrapper
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _cancellation_codes(error: ClientError) -> list[str]:
+    """Per-item reasons of a cancelled transaction, in the order the items were given."""
+    if _code(error) != "TransactionCanceledException":
+        raise error
+    reasons: Sequence[Mapping[str, Any]] = error.response.get("CancellationReasons", [])
+    return [str(reason.get("Code", "None")) for reason in reasons]
+
+
+def _ts(value: datetime) -> str:
+    # Fixed width and always UTC, so string order is time order (the same format as the local store).
+    return value.isoformat(timespec="microseconds")
+
+
+def _s(value: str) -> AttributeValueTypeDef:
+    return {"S": value}
+
+
+def _n(value: int) -> AttributeValueTypeDef:
+    return {"N": str(value)}
+
+
+def _str(item: Item, name: str) -> str:
+    return item[name]["S"]
+
+
+def _int(item: Item, name: str) -> int:
+    return int(item[name]["N"])
+
+
+def _key(pk: str, sk: str) -> dict[str, AttributeValueTypeDef]:
+    return {"pk": _s(pk), "sk": _s(sk)}
+
+
+def _sort_key(created_at: str, item_id: str) -> str:
+    return f"{created_at}#{item_id}"
+
+
+def _cursor_after(item: Item) -> str:
+    created_at, item_id = _str(item, "gsi1sk").split("#", 1)
+    return encode_cursor(created_at, item_id)
+
+
+def _user_key(user_id: str) -> dict[str, AttributeValueTypeDef]:
+    return _key(f"USER#{user_id}", "PROFILE")
+
+
+def _username_key(username: str) -> dict[str, AttributeValueTypeDef]:
+    return _key(f"USERNAME#{username}", "USERNAME")
+
+
+def _usage_key(owner_id: str) -> dict[str, AttributeValueTypeDef]:
+    return _key(f"USER#{owner_id}", "USAGE")
+
+
+def _file_key(file_id: str) -> dict[str, AttributeValueTypeDef]:
+    return _key(f"FILE#{file_id}", "META")
+
+
+def _share_key(file_id: str, user_id: str) -> dict[str, AttributeValueTypeDef]:
+    return _key(f"FILE#{file_id}", f"SHARE#{user_id}")
+
+
+def _user(item: Item) -> User:
+    role = _str(item, "role")
+    if role not in ("user", "admin"):
+        raise ValueError("unexpected role in the users table")
+    return User(
+        id=_str(item, "id"),
+        username=_str(item, "username"),
+        password_hash=_str(item, "password_hash"),
+        role="admin" if role == "admin" else "user",
+        token_version=_int(item, "token_version"),
+        created_at=datetime.fromisoformat(_str(item, "created_at")),
+    )
+
+
+def _file(item: Item) -> FileRecord:
+    return FileRecord(
+        id=_str(item, "id"),
+        owner_id=_str(item, "owner_id"),
+        name=_str(item, "name"),
+        size=_int(item, "size"),
+        content_type=_str(item, "content_type"),
+        sha256=_str(item, "sha256"),
+        created_at=datetime.fromisoformat(_str(item, "created_at")),
+    )
+
+
+class _Table:
+    """The few DynamoDB access patterns every store shares."""
+
+    def __init__(self, client: DynamoDBClient, name: str) -> None:
+        self.client = client
+        self.name = name
+
+    def get(self, key: Mapping[str, AttributeValueTypeDef]) -> Item | None:
+        response = self.client.get_item(TableName=self.name, Key=key, ConsistentRead=True)
+        return response.get("Item")
+
+    def transact(self, items: list[TransactWriteItemTypeDef]) -> None:
+        self.client.transact_write_items(TransactItems=items)
+
+    def query_index(self, partition: str, *, limit: int, cursor: str | None) -> tuple[list[Item], str | None]:
+        """One page of gsi1 for `partition`, newest first, and the cursor of the next page if any."""
+        condition = "gsi1pk = :p"
+        values: dict[str, AttributeValueTypeDef] = {":p": _s(partition)}
+        if cursor is not None:
+            condition += " AND gsi1sk < :bound"
+            values[":bound"] = _s(_sort_key(*decode_cursor(cursor, parts=2)))
+        items: list[Item] = []
+        start: Mapping[str, AttributeValueTypeDef] | None = None
+        # One extra item tells whether there is a next page; a 1 MB response page may hold fewer.
+        while len(items) <= limit:
+            response = self.client.query(
+                TableName=self.name,
+                IndexName=INDEX_NAME,
+                KeyConditionExpression=condition,
+                ExpressionAttributeValues=values,
+                ScanIndexForward=False,
+                Limit=limit + 1 - len(items),
+                **({"ExclusiveStartKey": start} if start else {}),  # type: ignore[arg-type]
+            )
+            items.extend(response["Items"])
+            start = response.get("LastEvaluatedKey")
+            if start is None:
+                break
+        more = len(items) > limit
+        page = items[:limit]
+        return page, (_cursor_after(page[-1]) if more else None)
+
+    def query_partition(self, pk: str, sk_prefix: str) -> list[Item]:
+        items: list[Item] = []
+        start: Mapping[str, AttributeValueTypeDef] | None = None
+        while True:
+            response = self.client.query(
+                TableName=self.name,
+                KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+                ExpressionAttributeValues={":pk": _s(pk), ":prefix": _s(sk_prefix)},
+                ConsistentRead=True,
+                **({"ExclusiveStartKey": start} if start else {}),  # type: ignore[arg-type]
+            )
+            items.extend(response["Items"])
+            start = response.get("LastEvaluatedKey")
+            if start is None:
+                return items
+
+    def batch_get(self, keys: list[dict[str, AttributeValueTypeDef]]) -> list[Item]:
+        found: list[Item] = []
+        for offset in range(0, len(keys), _BATCH_GET):
+            pending: Sequence[Mapping[str, AttributeValueTypeDef]] = keys[offset : offset + _BATCH_GET]
+            while pending:
+                response = self.client.batch_get_item(
+                    RequestItems={self.name: {"Keys": pending, "ConsistentRead": True}}
+                )
+                found.extend(response["Responses"].get(self.name, []))
+                unprocessed = response.get("UnprocessedKeys", {}).get(self.name)
+                pending = unprocessed["Keys"] if unprocessed else []
+        return found
+
+    def batch_delete(self, keys: list[dict[str, AttributeValueTypeDef]]) -> None:
+        for offset in range(0, len(keys), _BATCH_WRITE):
+            requests: Any = [{"DeleteRequest": {"Key": key}} for key in keys[offset : offset + _BATCH_WRITE]]
+            while requests:
+                response = self.client.batch_write_item(RequestItems={self.name: requests})
+                requests = response.get("UnprocessedItems", {}).get(self.name, [])
+
+
+class DynamoUsers:
+    def __init__(self, table: _Table) -> None:
+        self._t = table
+
+    @_translated
+    def create(self, user: User) -> None:
+        created_at = _ts(user.created_at)
+        try:
+            self._t.transact(
+                [
+                    {
+                        "Put": {
+                            "TableName": self._t.name,
+                            "Item": {**_username_key(user.username), "user_id": _s(user.id)},
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": self._t.name,
+                            "Item": {
+                                **_user_key(user.id),
+                                "gsi1pk": _s(_USERS_PARTITION),
+                                "gsi1sk": _s(_sort_key(created_at, user.id)),
+                                "id": _s(user.id),
+                                "username": _s(user.username),
+                                "password_hash": _s(user.password_hash),
+                                "role": _s(user.role),
+                                "token_version": _n(user.token_version),
+                                "created_at": _s(created_at),
+                            },
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                ]
+            )
+        except ClientError as error:
+            if _cancellation_codes(error)[:1] == ["ConditionalCheckFailed"]:
+                raise UsernameTakenError(user.username) from None
+            raise
+
+    @_translated
+    def get(self, user_id: str) -> User | None:
+        item = self._t.get(_user_key(user_id))
+        return _user(item) if item else None
+
+    @_translated
+    def get_by_username(self, username: str) -> User | None:
+        index = self._t.get(_username_key(username))
+        if index is None:
+            return None
+        item = self._t.get(_user_key(_str(index, "user_id")))
+        return _user(item) if item else None
+
+    @_translated
+    def list(self, *, limit: int, cursor: str | None) -> Page[User]:
+        items, next_cursor = self._t.query_index(_USERS_PARTITION, limit=limit, cursor=cursor)
+        return Page([_user(item) for item in items], next_cursor)
+
+    @_translated
+    def set_password(self, user_id: str, password_hash: str) -> None:
+        self._update_existing(
+            user_id, "SET password_hash = :h ADD token_version :one", {":h": _s(password_hash), ":one": _n(1)}
+        )
+
+    @_translated
+    def set_role(self, user_id: str, role: Role) -> None:
+        self._update_existing(user_id, "SET #role = :r", {":r": _s(role)}, names={"#role": "role"})
+
+    def _update_existing(
+        self,
+        user_id: str,
+        expression: str,
+        values: dict[str, AttributeValueTypeDef],
+        *,
+        names: dict[str, str] | None = None,
+    ) -> None:
+        try:
+            self._t.client.update_item(
+                TableName=self._t.name,
+                Key=_user_key(user_id),
+                UpdateExpression=expression,
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues=values,
+                **({"ExpressionAttributeNames": names} if names else {}),  # type: ignore[arg-type]
+            )
+        except self._t.client.exceptions.ConditionalCheckFailedException:
+            raise NotFoundError(user_id) from None
+
+    @_translated
+    def delete(self, user_id: str) -> None:
+        profile = self._t.get(_user_key(user_id))
+        if profile is None:
+            return
+        usage = self._t.get(_usage_key(user_id))
+        if usage is not None and _int(usage, "files") > 0:
+            raise StoreStateError("delete the user's files first")
+        received = self._t.query_index(f"SHAREDWITH#{user_id}", limit=_BATCH_GET, cursor=None)
+        while received[0]:
+            self._t.batch_delete([_key(_str(item, "pk"), _str(item, "sk")) for item in received[0]])
+            received = self._t.query_index(f"SHAREDWITH#{user_id}", limit=_BATCH_GET, cursor=None)
+        try:
+            self._t.transact(
+                [
+                    {"Delete": {"TableName": self._t.name, "Key": _user_key(user_id)}},
+                    {"Delete": {"TableName": self._t.name, "Key": _username_key(_str(profile, "username"))}},
+                    {
+                        # An upload racing this delete either lands first (and this fails) or finds
+                        # no profile (and fails itself): never a file without an owner.
+                        "Delete": {
+                            "TableName": self._t.name,
+                            "Key": _usage_key(user_id),
+                            "ConditionExpression": "attribute_not_exists(pk) OR files = :zero",
+                            "ExpressionAttributeValues": {":zero": _n(0)},
+                        }
+                    },
+                ]
+            )
+        except ClientError as error:
+            if "ConditionalCheckFailed" in _cancellation_codes(error):
+                raise StoreStateError("delete the user's files first") from None
+            raise
+
+
+class DynamoFiles:
+    def __init__(self, table: _Table) -> None:
+        self._t = table
+
+    @_translated
+    def create(self, record: FileRecord, *, quota: Quota) -> None:
+        bytes_room = quota.max_bytes - record.size
+        files_room = quota.max_files - 1
+        if bytes_room < 0 or files_room < 0:
+            raise QuotaExceededError(record.owner_id)
+        created_at = _ts(record.created_at)
+        try:
+            self._t.transact(
+                [
+                    {
+                        "Put": {
+                            "TableName": self._t.name,
+                            "Item": {
+                                **_file_key(record.id),
+                                "gsi1pk": _s(f"OWNER#{record.owner_id}"),
+                                "gsi1sk": _s(_sort_key(created_at, record.id)),
+                                "id": _s(record.id),
+                                "owner_id": _s(record.owner_id),
+                                "name": _s(record.name),
+                                "size": _n(record.size),
+                                "content_type": _s(record.content_type),
+                                "sha256": _s(record.sha256),
+                                "created_at": _s(created_at),
+                            },
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                    {
+                        # The quota check and the usage increment are one conditional write, in the
+                        # same transaction as the record: two uploads cannot both take the last room.
+                        "Update": {
+                            "TableName": self._t.name,
+                            "Key": _usage_key(record.owner_id),
+                            "UpdateExpression": "ADD #bytes :size, #files :one",
+                            "ConditionExpression": "(attribute_not_exists(#bytes) OR #bytes <= :bytes_room)"
+                            " AND (attribute_not_exists(#files) OR #files <= :files_room)",
+                            "ExpressionAttributeNames": {"#bytes": "bytes", "#files": "files"},
+                            "ExpressionAttributeValues": {
+                                ":size": _n(record.size),
+                                ":one": _n(1),
+                                ":bytes_room": _n(bytes_room),
+                                ":files_room": _n(files_room),
+                            },
+                        }
+                    },
+                    {
+                        "ConditionCheck": {
+                            "TableName": self._t.name,
+                            "Key": _user_key(record.owner_id),
+                            "ConditionExpression": "attribute_exists(pk)",
+                        }
+                    },
+                ]
+            )
+        except ClientError as error:
+            codes = _cancellation_codes(error)
+            if codes[1:2] == ["ConditionalCheckFailed"]:
+                raise QuotaExceededError(record.owner_id) from None
+            if codes[2:3] == ["ConditionalCheckFailed"]:
+                raise NotFoundError(record.owner_id) from None
+            raise
+
+    @_translated
+    def get(self, file_id: str) -> FileRecord | None:
+        item = self._t.get(_file_key(file_id))
+        return _file(item) if item else None
+
+    @_translated
+    def list_owned(self, owner_id: str, *, limit: int, cursor: str | None) -> Page[FileRecord]:
+        items, next_cursor = self._t.query_index(f"OWNER#{owner_id}", limit=limit, cursor=cursor)
+        return Page([_file(item) for item in items], next_cursor)
+
+    @_translated
+    def delete(self, record: FileRecord) -> None:
+        try:
+            self._t.transact(
+                [
+                    {
+                        "Delete": {
+                            "TableName": self._t.name,
+                            "Key": _file_key(record.id),
+                            "ConditionExpression": "attribute_exists(pk)",
+                        }
+                    },
+                    {
+                        "Update": {
+                            "TableName": self._t.name,
+                            "Key": _usage_key(record.owner_id),
+                            "UpdateExpression": "ADD #bytes :minus_size, #files :minus_one",
+                            "ExpressionAttributeNames": {"#bytes": "bytes", "#files": "files"},
+                            "ExpressionAttributeValues": {
+                                ":minus_size": _n(-record.size),
+                                ":minus_one": _n(-1),
+                            },
+                        }
+                    },
+                ]
+            )
+        except ClientError as error:
+            # Already deleted: its usage was given back then, and must not be given back twice.
+            if _cancellation_codes(error)[:1] != ["ConditionalCheckFailed"]:
+                raise
+        # After the record: a share can no longer be added (it checks the record exists), and one left
+        # behind by a crash here points at a file that answers 404 to everyone.
+        shares = self._t.query_partition(f"FILE#{record.id}", "SHARE#")
+        self._t.batch_delete([_key(_str(item, "pk"), _str(item, "sk")) for item in shares])
+
+    @_translated
+    def usage(self, owner_id: str) -> Usage:
+        item = self._t.get(_usage_key(owner_id))
+        if item is None:
+            return Usage(bytes=0, files=0)
+        return Usage(bytes=_int(item, "bytes"), files=_int(item, "files"))
+
+
+class DynamoShares:
+    def __init__(self, table: _Table) -> None:
+        self._t = table
+
+    @_translated
+    def add(self, share: Share) -> None:
+        created_at = _ts(share.created_at)
+        try:
+            self._t.transact(
+                [
+                    {
+                        "ConditionCheck": {
+                            "TableName": self._t.name,
+                            "Key": _file_key(share.file_id),
+                            "ConditionExpression": "attribute_exists(pk)",
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": self._t.name,
+                            "Item": {
+                                **_share_key(share.file_id, share.user_id),
+                                "gsi1pk": _s(f"SHAREDWITH#{share.user_id}"),
+                                "gsi1sk": _s(_sort_key(created_at, share.file_id)),
+                                "file_id": _s(share.file_id),
+                                "user_id": _s(share.user_id),
+                                "username": _s(share.username),
+                                "created_at": _s(created_at),
+                            },
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                    {
+                        "ConditionCheck": {
+                            "TableName": self._t.name,
+                            "Key": _user_key(share.user_id),
+                            "ConditionExpression": "attribute_exists(pk)",
+                        }
+                    },
+                ]
+            )
+        except ClientError as error:
+            codes = _cancellation_codes(error)
+            if codes[1:2] == ["ConditionalCheckFailed"]:
+                raise AlreadySharedError(share.file_id) from None
+            if "ConditionalCheckFailed" in codes:
+                raise NotFoundError(share.file_id) from None
+            raise
+
+    @_translated
+    def remove(self, file_id: str, user_id: str) -> None:
+        try:
+            self._t.client.delete_item(
+                TableName=self._t.name,
+                Key=_share_key(file_id, user_id),
+                ConditionExpression="attribute_exists(pk)",
+            )
+        except self._t.client.exceptions.ConditionalCheckFailedException:
+            raise NotFoundError(file_id) from None
+
+    @_translated
+    def exists(self, file_id: str, user_id: str) -> bool:
+        return self._t.get(_share_key(file_id, user_id)) is not None
+
+    @_translated
+    def list_for_file(self, file_id: str) -> list[Share]:
+        items = self._t.query_partition(f"FILE#{file_id}", "SHARE#")
+        shares = [
+            Share(
+                file_id=_str(item, "file_id"),
+                user_id=_str(item, "user_id"),
+                username=_str(item, "username"),
+                created_at=datetime.fromisoformat(_str(item, "created_at")),
+            )
+            for item in items
+        ]
+        return sorted(shares, key=lambda share: share.username)
+
+    @_translated
+    def list_for_user(self, user_id: str, *, limit: int, cursor: str | None) -> Page[FileRecord]:
+        items, next_cursor = self._t.query_index(f"SHAREDWITH#{user_id}", limit=limit, cursor=cursor)
+        file_ids = [_str(item, "file_id") for item in items]
+        found = {
+            record.id: record for record in map(_file, self._t.batch_get([_file_key(i) for i in file_ids]))
+        }
+        # A share whose file was deleted a moment ago is skipped, not shown.
+        return Page([found[i] for i in file_ids if i in found], next_cursor)
+
+
+class DynamoRevocations:
+    def __init__(self, table: _Table) -> None:
+        self._t = table
+
+    @_translated
+    def revoke(self, token_id: str, *, expires_at: int) -> None:
+        self._t.client.put_item(
+            TableName=self._t.name,
+            Item={**_key(f"REVOKED#{token_id}", "REVOKED"), "expires_at": _n(expires_at)},
+        )
+
+    @_translated
+    def is_revoked(self, token_id: str) -> bool:
+        # TTL deletes lazily, so an item may outlive its expiry; it still means "revoked", which is
+        # harmless: by then the token's own `exp` refuses it anyway.
+        return self._t.get(_key(f"REVOKED#{token_id}", "REVOKED")) is not None
+
+
+class S3Blobs:
+    """Objects keyed by server ids, encrypted at rest, streamed in and out in bounded memory."""
+
+    def __init__(self, client: S3Client, bucket: str) -> None:
+        self._s3 = client
+        self._bucket = bucket
+
+    @staticmethod
+    def _checked(key: str) -> str:
+        if not _BLOB_KEY.fullmatch(key):
+            raise ValueError("blob keys are server-generated ids")
+        return key
+
+    @_translated
+    def put(self, key: str, source: BinaryIO, *, size: int, content_type: str) -> None:
+        # One PutObject streamed from the spooled upload: uploads are at most a few MB (Lambda's
+        # payload limit), far below the size where multipart would pay off.
+        self._s3.put_object(
+            Bucket=self._bucket,
+            Key=self._checked(key),
+            Body=source,
+            ContentLength=size,
+            ContentType=content_type,
+            ServerSideEncryption="AES256",
+        )
+
+    @_translated
+    def open(self, key: str) -> Iterator[bytes]:
+        # Fetched here, not inside the generator: a failure is raised before the response starts.
+        body = self._s3.get_object(Bucket=self._bucket, Key=self._checked(key))["Body"]
+        return _chunks(body)
+
+    @_translated
+    def delete(self, key: str) -> None:
+        self._s3.delete_object(Bucket=self._bucket, Key=self._checked(key))
+
+    @_translated
+    def exists(self, key: str) -> bool:
+        try:
+            self._s3.head_object(Bucket=self._bucket, Key=self._checked(key))
+        except ClientError as error:
+            if _code(error) in {"404", "NoSuchKey", "NotFound"}:
+                return False
+            raise
+        return True
+
+
+def _chunks(body: Any) -> Iterator[bytes]:
+    try:
+        yield from body.iter_chunks(_CHUNK)
+    finally:
+        body.close()
+
+
+def dynamodb_s3_store(settings: Settings, *, config: Config | None = None) -> Store:
+    """Clients are built once, here, at init; they are thread-safe and reused by every request."""
+    dynamodb = boto3.client("dynamodb", region_name=settings.aws_region, config=config)
+    s3 = boto3.client("s3", region_name=settings.aws_region, config=config)
+    table = _Table(dynamodb, settings.table_name)
+    return Store(
+        users=DynamoUsers(table),
+        files=DynamoFiles(table),
+        shares=DynamoShares(table),
+        blobs=S3Blobs(s3, settings.bucket_name),
+        revocations=DynamoRevocations(table),
+    )
