@@ -111,7 +111,7 @@ gate_sast() {
   rc=$?
   local errors=()
   # Without --error semgrep exits 0 with findings; anything else is a broken run.
-  ((rc != 0)) && errors=(--error "semgrep exited $rc: $(last_line "$R/semgrep.log")")
+  ((rc != 0)) && errors=(--error "semgrep exited $rc $(last_line "$R/semgrep.log")")
   report gate sast --started "$started" --input "semgrep=$R/semgrep.json" "${errors[@]}" "${notes[@]}"
 }
 
@@ -195,14 +195,14 @@ gate_dependencies() {
     if ((rc <= 1)) && [[ -s $R/pip-audit.json ]]; then
       # Advisory data that pip-audit could not fetch shows up as skipped dependencies.
       report gate dependencies --started "$started" --input "pip-audit=$R/pip-audit.json" \
-        --note "pip-audit on $lock"
+        --note "pip-audit on $lock" "${skips[@]}"
       return
     fi
     if unreachable "$R/pip-audit.log"; then
-      report gate dependencies --started "$started" \
+      report gate dependencies --started "$started" "${skips[@]}" \
         --skip "pip-audit could not reach advisory data: $(last_line "$R/pip-audit.log")"
     else
-      report gate dependencies --started "$started" \
+      report gate dependencies --started "$started" "${skips[@]}" \
         --error "pip-audit exited $rc: $(last_line "$R/pip-audit.log")"
     fi
     return

@@ -49,6 +49,8 @@ class Parsed:
     findings: list[Finding] = dataclasses.field(default_factory=list)
     # Set when the tool ran but could not do its job (e.g. no advisory data): the gate is SKIPPED.
     incomplete: str | None = None
+    # What the tool itself reported as fatal, to explain a failed run.
+    errors: list[str] = dataclasses.field(default_factory=list)
 
 
 class ReportError(Exception):
@@ -103,7 +105,12 @@ def parse_semgrep(data: Any) -> Parsed:
         for error in data.get("errors", [])
         if isinstance(error, dict)
     ]
-    return Parsed(findings)
+    fatal = [
+        " ".join(_str(error.get("message")).split())
+        for error in data.get("errors", [])
+        if isinstance(error, dict) and error.get("level") == "error"
+    ]
+    return Parsed(findings, errors=fatal)
 
 
 def _secret_key(entry: dict[str, Any]) -> tuple[str, str, str]:
@@ -365,6 +372,8 @@ def evaluate(
         findings += parsed.findings
         if parsed.incomplete:
             skipped.append(parsed.incomplete)
+        if errors and parsed.errors:
+            problems.append(parsed.errors[0][:300])
     blocking = [f for f in findings if f.blocking]
     if blocking or problems:
         status = FAIL
