@@ -67,7 +67,7 @@ fuzz: venv ## Deep schemathesis run against the OpenAPI schema
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-2000} $(PY) -m pytest tests/test_fuzz_openapi.py -p no:xdist
 
 bench: venv ## Benchmarks, as ratios to baselines measured in the same run
-	$(PY) -m bench
+	PYTHONPATH=backend $(PY) -m bench --readme README.md
 
 security: tools ## Every security gate (./security-test.sh)
 	./security-test.sh

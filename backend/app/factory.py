@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from app.api.routes import assert_route_policies, build_router
+from app.api.routes import assert_route_policies, include_routes
 from app.config import Settings
 from app.errors import install_error_handlers
 from app.logs import configure_logging
@@ -59,7 +59,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
         swagger_ui_parameters={"persistAuthorization": False},
     )
     app.state.services = services or build_services(settings)
-    app.include_router(build_router())
+    include_routes(app)
     install_error_handlers(app)
     assert_route_policies(app)
 

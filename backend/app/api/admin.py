@@ -12,7 +12,7 @@ router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(requir
 
 
 @router.get("/users")
-def list_users(
+async def list_users(
     services: ServicesDep,
     limit: PageLimit,
     cursor: Annotated[str | None, Query(max_length=512)] = None,

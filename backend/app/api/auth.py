@@ -37,5 +37,5 @@ def issue_token(form: Annotated[OAuth2PasswordRequestForm, Depends()], services:
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
-def logout(principal: CurrentPrincipal, services: ServicesDep) -> None:
+async def logout(principal: CurrentPrincipal, services: ServicesDep) -> None:
     services.store.revocations.revoke(principal.claims.token_id, expires_at=principal.claims.expires_at)

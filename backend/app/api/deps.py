@@ -18,7 +18,13 @@ from app.store.base import FileRecord, User
 _bearer = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
 
 
-def get_services(request: Request) -> Services:
+# Why most dependencies and routes are `async def` although the store is blocking: on Lambda an
+# execution environment serves one request at a time, and Mangum runs each invocation as a new root
+# task, so anyio cannot keep worker threads between invocations: every `def` dependency or route
+# would start a fresh thread (measured: ~10x the whole cost of an authenticated GET, see bench/).
+# Short store calls therefore run inline; only Argon2 hashing and blob transfers, which take far
+# longer than a thread start, stay `def` and run in the thread pool.
+async def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
@@ -48,10 +54,11 @@ def not_found() -> HTTPException:
     return HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail="Not found")
 
 
-def current_principal(services: ServicesDep, token: Annotated[str | None, Depends(_bearer)]) -> Principal:
+async def current_principal(request: Request, token: Annotated[str | None, Depends(_bearer)]) -> Principal:
     """401 for anything but a genuine, unrevoked token of an existing user; KeyUnavailableError -> 503."""
     if token is None:
         raise unauthorized()
+    services: Services = request.app.state.services
     try:
         claims = services.tokens.verify(token)
     except InvalidTokenError:
@@ -67,7 +74,7 @@ def current_principal(services: ServicesDep, token: Annotated[str | None, Depend
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
-def require_admin(principal: CurrentPrincipal) -> Principal:
+async def require_admin(principal: CurrentPrincipal) -> Principal:
     if principal.user.role != "admin":
         raise forbidden()
     return principal
@@ -83,7 +90,7 @@ def _existing_file(services: Services, file_id: UUID) -> FileRecord:
     return record
 
 
-def readable_file(file_id: FileId, principal: CurrentPrincipal, services: ServicesDep) -> FileRecord:
+async def readable_file(file_id: FileId, principal: CurrentPrincipal, services: ServicesDep) -> FileRecord:
     record = _existing_file(services, file_id)
     if record.owner_id != principal.user.id and not services.store.shares.exists(
         record.id, principal.user.id
@@ -92,7 +99,7 @@ def readable_file(file_id: FileId, principal: CurrentPrincipal, services: Servic
     return record
 
 
-def owned_file(file_id: FileId, principal: CurrentPrincipal, services: ServicesDep) -> FileRecord:
+async def owned_file(file_id: FileId, principal: CurrentPrincipal, services: ServicesDep) -> FileRecord:
     record = _existing_file(services, file_id)
     if record.owner_id != principal.user.id:
         raise forbidden()
@@ -103,7 +110,7 @@ ReadableFile = Annotated[FileRecord, Depends(readable_file)]
 OwnedFile = Annotated[FileRecord, Depends(owned_file)]
 
 
-def page_limit(limit: int = 20) -> int:
+async def page_limit(limit: int = 20) -> int:
     """Clamp rather than reject: a client asking for a million rows gets the maximum page."""
     return max(1, min(limit, 100))
 

@@ -39,7 +39,7 @@ def upload_file(
 
 
 @router.get("")
-def list_files(
+async def list_files(
     principal: CurrentPrincipal,
     services: ServicesDep,
     limit: PageLimit,
@@ -50,7 +50,7 @@ def list_files(
 
 
 @router.get("/{file_id}", responses=_FILE_ERRORS)
-def read_file(record: ReadableFile) -> FileOut:
+async def read_file(record: ReadableFile) -> FileOut:
     return file_out(record)
 
 
@@ -76,5 +76,5 @@ def download_file(record: ReadableFile, services: ServicesDep) -> StreamingRespo
 
 
 @router.delete("/{file_id}", status_code=status.HTTP_204_NO_CONTENT, responses=_FILE_ERRORS)
-def remove_file(record: OwnedFile, services: ServicesDep) -> None:
+async def remove_file(record: OwnedFile, services: ServicesDep) -> None:
     delete_file(services, record=record)

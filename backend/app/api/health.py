@@ -8,5 +8,5 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/health")
-def health() -> HealthOut:
+async def health() -> HealthOut:
     return HealthOut()

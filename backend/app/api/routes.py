@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from fastapi import APIRouter, Depends, FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
@@ -22,19 +22,18 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
 )
 
 
-def build_router() -> APIRouter:
-    router = APIRouter()
-    router.include_router(health.router)
-    router.include_router(auth.public_router)
-
-    protected = APIRouter(
-        dependencies=[Depends(current_principal)],
-        responses={401: {"model": ErrorOut}, 503: {"model": ErrorOut}},
-    )
+def include_routes(app: FastAPI) -> None:
+    """Public routers as they are; every other router gets the authentication dependency at include
+    time. Each router is included once, directly: nested includes rebuild every route per level,
+    which a Lambda cold start pays for."""
+    app.include_router(health.router)
+    app.include_router(auth.public_router)
     for module in (auth, users, files, shares, admin):
-        protected.include_router(module.router)
-    router.include_router(protected)
-    return router
+        app.include_router(
+            module.router,
+            dependencies=[Depends(current_principal)],
+            responses={401: {"model": ErrorOut}, 503: {"model": ErrorOut}},
+        )
 
 
 def _depends_on(dependant: Dependant, target: object) -> bool:

@@ -19,7 +19,7 @@ _OWNER_ERRORS: dict[int | str, dict[str, object]] = {
 
 
 @router.get("/shares")
-def list_shared_with_me(
+async def list_shared_with_me(
     principal: CurrentPrincipal,
     services: ServicesDep,
     limit: PageLimit,
@@ -34,7 +34,7 @@ def list_shared_with_me(
     status_code=status.HTTP_201_CREATED,
     responses={**_OWNER_ERRORS, 409: {"model": ErrorOut}},
 )
-def share_file(
+async def share_file(
     body: ShareRequest, record: OwnedFile, principal: CurrentPrincipal, services: ServicesDep
 ) -> ShareOut:
     recipient = services.store.users.get_by_username(body.username)
@@ -56,7 +56,7 @@ def share_file(
 
 
 @router.get("/files/{file_id}/shares", responses=_OWNER_ERRORS)
-def list_file_shares(record: OwnedFile, services: ServicesDep) -> ShareList:
+async def list_file_shares(record: OwnedFile, services: ServicesDep) -> ShareList:
     return ShareList(items=[share_out(share) for share in services.store.shares.list_for_file(record.id)])
 
 
@@ -65,7 +65,7 @@ def list_file_shares(record: OwnedFile, services: ServicesDep) -> ShareList:
     status_code=status.HTTP_204_NO_CONTENT,
     responses=_OWNER_ERRORS,
 )
-def revoke_share(username: Username, record: OwnedFile, services: ServicesDep) -> None:
+async def revoke_share(username: Username, record: OwnedFile, services: ServicesDep) -> None:
     recipient = services.store.users.get_by_username(username)
     if recipient is None:
         raise not_found()

@@ -11,7 +11,7 @@ router = APIRouter(prefix="/users", tags=["users"])
 
 
 @router.get("/me")
-def read_me(principal: CurrentPrincipal) -> UserOut:
+async def read_me(principal: CurrentPrincipal) -> UserOut:
     user = principal.user
     return UserOut(id=user.id, username=user.username, role=user.role)
 

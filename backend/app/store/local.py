@@ -7,6 +7,7 @@ import os
 import re
 import sqlite3
 import tempfile
+import threading
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -68,8 +69,12 @@ def _ts(value: datetime) -> str:
 
 
 class _Database:
+    """One connection per thread, kept open: FastAPI runs sync handlers on a pool of worker threads,
+    and opening a connection per query would cost more than most queries."""
+
     def __init__(self, path: Path) -> None:
         self._path = path
+        self._local = threading.local()
         db = sqlite3.connect(path, isolation_level=None)
         try:
             db.execute("PRAGMA journal_mode=WAL")
@@ -77,22 +82,33 @@ class _Database:
         finally:
             db.close()
 
+    def _connection(self) -> sqlite3.Connection:
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self._path, timeout=10, isolation_level=None)
+            db.row_factory = sqlite3.Row
+            db.execute("PRAGMA foreign_keys=ON")
+            self._local.db = db
+        return db
+
     @contextlib.contextmanager
     def transaction(self, *, immediate: bool = False) -> Iterator[sqlite3.Connection]:
-        # One short-lived connection per operation: safe across FastAPI's worker threads.
-        db = sqlite3.connect(self._path, timeout=10, isolation_level=None)
-        db.row_factory = sqlite3.Row
+        db = self._connection()
+        db.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
         try:
-            db.execute("PRAGMA foreign_keys=ON")
-            db.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
-            try:
-                yield db
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
-        finally:
-            db.close()
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def select(self, sql: str, params: tuple[object, ...]) -> sqlite3.Cursor:
+        return self._connection().execute(sql, params)
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        """For a single SELECT, which SQLite already runs as one atomic statement: no BEGIN/COMMIT."""
+        yield self._connection()
 
 
 def _user(row: sqlite3.Row) -> User:
@@ -153,17 +169,15 @@ class SqliteUsers:
             raise UsernameTakenError(user.username) from error
 
     def get(self, user_id: str) -> User | None:
-        with self._db.transaction() as db:
-            row = db.execute("SELECT * FROM users WHERE id = ?", (user_id,)).fetchone()
+        row = self._db.select("SELECT * FROM users WHERE id = ?", (user_id,)).fetchone()
         return _user(row) if row else None
 
     def get_by_username(self, username: str) -> User | None:
-        with self._db.transaction() as db:
-            row = db.execute("SELECT * FROM users WHERE username = ?", (username,)).fetchone()
+        row = self._db.select("SELECT * FROM users WHERE username = ?", (username,)).fetchone()
         return _user(row) if row else None
 
     def list(self, *, limit: int, cursor: str | None) -> Page[User]:
-        with self._db.transaction() as db:
+        with self._db.reading() as db:
             rows = db.execute(
                 "SELECT * FROM users WHERE (created_at, id) < (?, ?)"
                 " ORDER BY created_at DESC, id DESC LIMIT ?",
@@ -222,12 +236,11 @@ class SqliteFiles:
             )
 
     def get(self, file_id: str) -> FileRecord | None:
-        with self._db.transaction() as db:
-            row = db.execute("SELECT * FROM files WHERE id = ?", (file_id,)).fetchone()
+        row = self._db.select("SELECT * FROM files WHERE id = ?", (file_id,)).fetchone()
         return _file(row) if row else None
 
     def list_owned(self, owner_id: str, *, limit: int, cursor: str | None) -> Page[FileRecord]:
-        with self._db.transaction() as db:
+        with self._db.reading() as db:
             rows = db.execute(
                 "SELECT * FROM files WHERE owner_id = ? AND (created_at, id) < (?, ?)"
                 " ORDER BY created_at DESC, id DESC LIMIT ?",
@@ -243,7 +256,7 @@ class SqliteFiles:
             db.execute("DELETE FROM files WHERE id = ?", (record.id,))
 
     def usage(self, owner_id: str) -> Usage:
-        with self._db.transaction() as db:
+        with self._db.reading() as db:
             used_bytes, used_files = db.execute(
                 "SELECT COALESCE(SUM(size), 0), COUNT(*) FROM files WHERE owner_id = ?", (owner_id,)
             ).fetchone()
@@ -273,14 +286,14 @@ class SqliteShares:
             raise NotFoundError(file_id)
 
     def exists(self, file_id: str, user_id: str) -> bool:
-        with self._db.transaction() as db:
+        with self._db.reading() as db:
             row = db.execute(
                 "SELECT 1 FROM shares WHERE file_id = ? AND user_id = ?", (file_id, user_id)
             ).fetchone()
         return row is not None
 
     def list_for_file(self, file_id: str) -> list[Share]:
-        with self._db.transaction() as db:
+        with self._db.reading() as db:
             rows = db.execute(
                 "SELECT s.file_id, s.user_id, u.username, s.created_at FROM shares s"
                 " JOIN users u ON u.id = s.user_id WHERE s.file_id = ? ORDER BY u.username",
@@ -297,7 +310,7 @@ class SqliteShares:
         ]
 
     def list_for_user(self, user_id: str, *, limit: int, cursor: str | None) -> Page[FileRecord]:
-        with self._db.transaction() as db:
+        with self._db.reading() as db:
             rows = db.execute(
                 "SELECT f.*, s.created_at AS shared_at FROM shares s JOIN files f ON f.id = s.file_id"
                 " WHERE s.user_id = ? AND (s.created_at, s.file_id) < (?, ?)"
@@ -319,7 +332,7 @@ class SqliteRevocations:
             db.execute("INSERT OR REPLACE INTO revoked_tokens VALUES (?, ?)", (token_id, expires_at))
 
     def is_revoked(self, token_id: str) -> bool:
-        with self._db.transaction() as db:
+        with self._db.reading() as db:
             row = db.execute("SELECT 1 FROM revoked_tokens WHERE token_id = ?", (token_id,)).fetchone()
         return row is not None
 

@@ -1,0 +1,140 @@
+"""`make bench`: every figure as a ratio to a baseline measured in the same run.
+
+    python -m bench [--quick] [--only cold,warm,aws,throughput,gates] [--output bench/results.json]
+                    [--readme README.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import secrets
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench import cold, warm
+from bench.report import update_readme
+
+REPO = Path(__file__).resolve().parents[1]
+SECTIONS = ("cold", "warm", "aws", "throughput", "gates")
+TARGETS = {
+    "cold_local": 1.5,
+    "cold_aws": 1.1,
+    "warm_authenticated": 1.5,
+    "throughput_authenticated": 0.5,
+    "gates_seconds": 60.0,
+}
+
+
+def _local_env(data_dir: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "APP_MODE": "local",
+        "ENVIRONMENT": "production",
+        "DATA_DIR": str(data_dir),
+        "JWT_SECRET": secrets.token_urlsafe(48),
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+def _local_app(data_dir: Path) -> tuple[object, str]:
+    from app import accounts
+    from app.config import Settings
+    from app.factory import create_app
+
+    settings = Settings(
+        app_mode="local",
+        environment="production",
+        data_dir=data_dir,
+        jwt_secret=secrets.token_urlsafe(48),
+        log_level="WARNING",
+        user_quota_bytes=10**12,
+        user_quota_files=10**6,
+    )
+    app = create_app(settings)
+    services = app.state.services
+    user = accounts.register(services.store, username="bench_user", password="bench password 123")
+    return app, services.tokens.issue(user_id=user.id, token_version=user.token_version).token
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("--quick", action="store_true", help="few repetitions: checks the harness runs")
+    parser.add_argument("--only", default=",".join(SECTIONS), help="comma-separated sections")
+    parser.add_argument("--output", type=Path, default=REPO / "bench" / "results.json")
+    parser.add_argument("--readme", type=Path, default=None, help="rewrite the results table in this file")
+    args = parser.parse_args(argv)
+    sections = [s for s in args.only.split(",") if s]
+    unknown = set(sections) - set(SECTIONS)
+    if unknown:
+        parser.error(f"unknown sections: {', '.join(sorted(unknown))}")
+    quick = args.quick
+    figures: list[dict[str, object]] = []
+    started = time.perf_counter()
+
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        work = Path(tmp)
+        if "cold" in sections:
+            figures += cold.measure(
+                name="local mode",
+                app_env=_local_env(work / "cold"),
+                baseline_module="bench.baselines",
+                repeats=3 if quick else 15,
+                target=TARGETS["cold_local"],
+            )
+        if "warm" in sections:
+            app, token = _local_app(work / "warm")
+            figures += warm.measure(
+                app,  # type: ignore[arg-type]
+                token,
+                repeats=3 if quick else 15,
+                batch=3 if quick else 20,
+                target=TARGETS["warm_authenticated"],
+            )
+        if "aws" in sections:
+            from bench import aws
+
+            figures += aws.measure(work / "aws", quick=quick, targets=TARGETS)
+        if "throughput" in sections:
+            from bench import throughput
+
+            figures += throughput.measure(
+                work / "throughput",
+                env=_local_env(work / "throughput"),
+                seconds=2 if quick else 10,
+                rounds=1 if quick else 3,
+                target=TARGETS["throughput_authenticated"],
+            )
+        if "gates" in sections:
+            from bench import gates
+
+            figures += gates.measure(target=TARGETS["gates_seconds"])
+
+    results = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+        },
+        "quick": quick,
+        "wall_seconds": round(time.perf_counter() - started, 1),
+        "figures": figures,
+    }
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(results, indent=2) + "\n")
+    for item in figures:
+        met = {True: "met", False: "MISSED", None: ""}[item["met"]]  # type: ignore[index]
+        print(f"{item['name']:<55} ratio {item['ratio']:>7} target {item['target']!s:>5} {met}")
+    if args.readme:
+        update_readme(args.readme, results)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
