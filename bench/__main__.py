@@ -1,7 +1,7 @@
 """`make bench`: every figure as a ratio to a baseline measured in the same run.
 
-    python -m bench [--quick] [--only cold,warm,aws,throughput,gates] [--output bench/results.json]
-                    [--readme README.md]
+python -m bench [--quick] [--only cold,warm,aws,throughput,gates] [--output bench/results.json]
+                [--readme README.md]
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def _local_app(data_dir: Path) -> tuple[object, str]:
     )
     app = create_app(settings)
     services = app.state.services
-    user = accounts.register(services.store, username="bench_user", password="bench password 123")
+    user = accounts.register(services.store, username="bench_user", password="bench password 123")  # noqa: S106
     return app, services.tokens.issue(user_id=user.id, token_version=user.token_version).token
 
 

@@ -20,7 +20,9 @@ _CONTEXT = LambdaContext(aws_request_id="bench")
 
 
 def _invoker(handler: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
-    def invoke(method: str, path: str, *, token: str | None = None, body: bytes = b"", content_type: str = ""):
+    def invoke(
+        method: str, path: str, *, token: str | None = None, body: bytes = b"", content_type: str = ""
+    ):
         headers = [("host", "bench.lambda-url.us-east-1.on.aws")]
         if token:
             headers.append(("authorization", f"Bearer {token}"))
@@ -37,9 +39,13 @@ def _invoker(handler: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, 
 def _multipart(content: bytes, name: str) -> tuple[bytes, str]:
     boundary = uuid.uuid4().hex
     body = (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
-        "Content-Type: application/octet-stream\r\n\r\n"
-    ).encode() + content + f"\r\n--{boundary}--\r\n".encode()
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n"
+        ).encode()
+        + content
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
     return body, f"multipart/form-data; boundary={boundary}"
 
 
