@@ -3,11 +3,12 @@ attached at the router. `assert_route_policies` makes an unprotected route a sta
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 
 from fastapi import Depends, FastAPI
 from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
+from starlette.routing import BaseRoute
 
 from app.api import admin, auth, files, health, shares, users
 from app.api.deps import current_principal
@@ -40,23 +41,32 @@ def _depends_on(dependant: Dependant, target: object) -> bool:
     return any(dep.call is target or _depends_on(dep, target) for dep in dependant.dependencies)
 
 
-def route_policies(routes: Iterable[object]) -> list[tuple[str, str, str]]:
-    """(method, path, "public" | "authenticated" | "unprotected") for every API route."""
+def route_policies(routes: Sequence[BaseRoute]) -> list[tuple[str, str, str]]:
+    """(method, path, "public" | "authenticated" | "unprotected") for every route, including those of
+    included routers (FastAPI keeps them lazily, so `app.routes` alone does not list them). A route that
+    is not an API route bypasses FastAPI's dependencies, so it is unprotected unless allowlisted."""
     policies = []
-    for route in routes:
-        if not isinstance(route, APIRoute):
-            continue
-        protected = _depends_on(route.dependant, current_principal)
-        for method in sorted(route.methods or ()):
-            if (method, route.path) in PUBLIC_ROUTES:
+    for context in iter_route_contexts(routes):
+        original, path = context.original_route, context.path
+        # The effective dependant carries the dependencies added when the router was included.
+        dependant = context.dependant if isinstance(original, APIRoute) else None
+        protected = dependant is not None and _depends_on(dependant, current_principal)
+        for method in sorted(context.methods or {"*"}):
+            if (method, path) in PUBLIC_ROUTES:
                 policy = "public"
             else:
                 policy = "authenticated" if protected else "unprotected"
-            policies.append((method, route.path, policy))
+            policies.append((method, str(path), policy))
     return policies
 
 
 def assert_route_policies(app: FastAPI) -> None:
-    unprotected = [f"{m} {p}" for m, p, policy in route_policies(app.routes) if policy == "unprotected"]
+    # FastAPI's own schema and docs routes exist only where docs are enabled (never in production).
+    docs = {app.openapi_url, app.docs_url, app.redoc_url}
+    if app.docs_url:
+        docs.add(app.swagger_ui_oauth2_redirect_url)
+    unprotected = [
+        f"{m} {p}" for m, p, policy in route_policies(app.routes) if policy == "unprotected" and p not in docs
+    ]
     if unprotected:
         raise RuntimeError(f"routes without an auth policy: {', '.join(unprotected)}")
