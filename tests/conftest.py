@@ -25,6 +25,20 @@ from tests.support.lambda_events import EVENT_FORMATS, LambdaTransport
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 VIAS = ("asgi", *EVENT_FORMATS)
+# Where the app under test keeps its data: the embedded default, or DynamoDB + S3 + Secrets Manager on
+# a moto_server subprocess (tests/support/moto.py). The authn/authz integration suite runs on both;
+# modules whose subject does not depend on the store (token parsing, upload inspection, route
+# policies) stay on the embedded one, which keeps `make test` fast. tests/test_aws_*.py add the rest.
+BACKENDS = ("local", "aws")
+BOTH_BACKENDS_MODULES = frozenset(
+    {"test_core_flow", "test_threat_examples", "test_authorization", "test_revocation", "test_register_login"}
+)
+# Tests in those modules that drive the embedded store's files or the CLI's local environment.
+LOCAL_ONLY_TESTS = frozenset(
+    {"test_cli_delete_user_kills_their_tokens", "test_cli_make_admin_grants_the_admin_routes"}
+)
+
+pytest_plugins = ("tests.support.moto",)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -39,6 +53,21 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "inprocess: needs the app in this process; skipped when --base-url is given"
     )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    # A test (or module) may pin the store with @pytest.mark.parametrize("backend", [...]).
+    pinned = any(
+        "backend" in (names.replace(" ", "").split(",") if isinstance(names, str) else names)
+        for names in (marker.args[0] for marker in metafunc.definition.iter_markers("parametrize"))
+    )
+    both = (
+        metafunc.module.__name__.rsplit(".", 1)[-1] in BOTH_BACKENDS_MODULES
+        and metafunc.function.__name__ not in LOCAL_ONLY_TESTS
+    )
+    if both and "backend" in metafunc.fixturenames and not pinned:
+        on_base_url = metafunc.config.getoption("--base-url")
+        metafunc.parametrize("backend", ("local",) if on_base_url else BACKENDS)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -91,8 +120,16 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
 
 
 @pytest.fixture
-def settings(make_settings: Callable[..., Settings]) -> Settings:
-    return make_settings()
+def backend() -> str:
+    return "local"
+
+
+@pytest.fixture
+def settings(backend: str, request: pytest.FixtureRequest) -> Settings:
+    factory: Callable[..., Settings] = request.getfixturevalue(
+        "make_aws_settings" if backend == "aws" else "make_settings"
+    )
+    return factory()
 
 
 @pytest.fixture
@@ -108,7 +145,7 @@ def client_for(app: FastAPI, via: str) -> httpx2.Client:
 
 
 @pytest.fixture
-def api(request: pytest.FixtureRequest, base_url: str | None) -> Iterator[Api]:
+def api(request: pytest.FixtureRequest, base_url: str | None, backend: str) -> Iterator[Api]:
     via: str = getattr(request, "param", "asgi")
     if base_url:
         with httpx2.Client(base_url=base_url, timeout=30) as client:

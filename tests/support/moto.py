@@ -1,0 +1,241 @@
+"""A real AWS-protocol endpoint for the tests: `moto_server` in a subprocess on a free loopback port.
+
+boto3 talks HTTP to it exactly as it talks to AWS, so the AWS store and the Secrets Manager key provider
+are tested through their real clients, never through patches of our own code. One server per pytest
+worker (session scope); each test gets its own table and bucket, so tests never see each other's data.
+The signing secret is shared by the worker's tests unless a test provisions its own (rotation does).
+
+Registered as a plugin by tests/conftest.py (`pytest_plugins`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.config import Settings
+
+REGION = "us-east-1"
+# Not credentials: moto accepts any value, and setting them keeps boto3 from looking for real ones.
+FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+_START_TIMEOUT_SECONDS = 30.0
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/moto-api/", timeout=1) as response:  # noqa: S310 - loopback
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+@dataclass
+class MotoServer:
+    """One moto_server process; `stop` and `start` again give the same URL (state is lost, though)."""
+
+    port: int
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+        deadline = time.monotonic() + _START_TIMEOUT_SECONDS
+        while not _answers(self.url):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"moto_server did not start; see {self.log_path}")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+
+class TcpProxy:
+    """A loopback TCP relay in front of moto_server that can be cut and restored, so a test can take
+    the AWS endpoint away (connection refused, live connections reset) without losing moto's state."""
+
+    def __init__(self, target_port: int) -> None:
+        self._target = ("127.0.0.1", target_port)
+        self.port = free_port()
+        self._listener: socket.socket | None = None
+        self._connections: set[socket.socket] = set()
+        self._lock = threading.Lock()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def stop(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            with contextlib.suppress(OSError):
+                listener.shutdown(socket.SHUT_RDWR)
+            listener.close()
+        with self._lock:
+            connections, self._connections = self._connections, set()
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+            connection.close()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(self._target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            upstream.settimeout(None)
+            with self._lock:
+                self._connections.update((client, upstream))
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for end in (source, sink):
+                with contextlib.suppress(OSError):
+                    end.shutdown(socket.SHUT_RDWR)
+            with self._lock:
+                self._connections.difference_update((source, sink))
+
+
+@dataclass
+class AwsResources:
+    """Session-wide clients for provisioning; a fresh table and bucket per test, one shared secret."""
+
+    endpoint: str
+    clients: dict[str, Any] = field(default_factory=dict)
+    secret_arn: str = ""
+
+    def client(self, service: str) -> Any:
+        if service not in self.clients:
+            import boto3
+
+            session = boto3.session.Session(
+                aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+                region_name=REGION,
+            )
+            self.clients[service] = session.client(service, endpoint_url=self.endpoint)  # type: ignore[call-overload]
+        return self.clients[service]
+
+    def new_table_and_bucket(self) -> tuple[str, str]:
+        from app.store.provision import ensure_bucket, ensure_table
+
+        suffix = secrets.token_hex(6)
+        table, bucket = f"files-{suffix}", f"files-{suffix}"
+        ensure_table(self.client("dynamodb"), table)
+        ensure_bucket(self.client("s3"), bucket, REGION)
+        return table, bucket
+
+    def new_secret(self) -> str:
+        from app.store.provision import ensure_secret
+
+        return ensure_secret(self.client("secretsmanager"), f"jwt-{secrets.token_hex(6)}")
+
+
+@pytest.fixture(scope="session")
+def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
+    server = MotoServer(port=free_port(), log_path=tmp_path_factory.mktemp("moto") / "moto_server.log")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def aws_resources(moto_server: MotoServer) -> AwsResources:
+    resources = AwsResources(endpoint=moto_server.url)
+    resources.secret_arn = resources.new_secret()
+    return resources
+
+
+def set_aws_env(monkeypatch: pytest.MonkeyPatch, endpoint: str) -> None:
+    """What boto3 reads when the app builds its clients: the local endpoint and fake credentials only."""
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_DEFAULT_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in FAKE_CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+
+
+@pytest.fixture
+def aws_env(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> str:
+    set_aws_env(monkeypatch, moto_server.url)
+    return moto_server.url
+
+
+@pytest.fixture
+def make_aws_settings(aws_env: str, aws_resources: AwsResources, tmp_path: Path) -> Callable[..., Settings]:
+    """Settings for an AWS-mode app on its own table and bucket; keyword overrides win."""
+
+    def make(**overrides: Any) -> Settings:
+        table, bucket = aws_resources.new_table_and_bucket()
+        values: dict[str, Any] = {
+            "app_mode": "aws",
+            "environment": "test",
+            "data_dir": tmp_path / "data",
+            "jwt_secret_arn": aws_resources.secret_arn,
+            "table_name": table,
+            "bucket_name": bucket,
+            "aws_region": REGION,
+        }
+        values.update(overrides)
+        return Settings(**values)
+
+    return make
