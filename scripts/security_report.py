@@ -351,6 +351,7 @@ def evaluate(
     errors: Iterable[str] = (),
     notes: Iterable[str] = (),
     secrets_baseline: Path | None = None,
+    artifacts: Iterable[Path] = (),
 ) -> dict[str, Any]:
     """The verdict for one gate: FAIL beats SKIPPED beats PASS."""
     findings: list[Finding] = []
@@ -388,7 +389,7 @@ def evaluate(
         "blocking_count": len(blocking),
         "seconds": round(seconds, 1),
         "note": "; ".join([*problems, *skipped, *notes]),
-        "reports": reports,
+        "reports": reports + [str(path) for path in artifacts if path.exists()],
         "findings": [dataclasses.asdict(f) for f in findings],
     }
 
@@ -550,6 +551,7 @@ def main(argv: list[str] | None = None) -> int:
     gate.add_argument("--skip", action="append", default=[], help="why (part of) the gate did not run")
     gate.add_argument("--error", action="append", default=[], help="a tool failure: the gate fails")
     gate.add_argument("--note", action="append", default=[])
+    gate.add_argument("--artifact", type=Path, action="append", default=[], help="another report")
     rend = sub.add_parser("render", help="write summary.json and security-report.html")
     rend.add_argument("--strict", action="store_true")
     args = parser.parse_args(argv)
@@ -566,6 +568,7 @@ def main(argv: list[str] | None = None) -> int:
         errors=args.error,
         notes=args.note,
         secrets_baseline=args.secrets_baseline,
+        artifacts=args.artifact,
     )
     gates_dir = args.reports / "gates"
     gates_dir.mkdir(parents=True, exist_ok=True)

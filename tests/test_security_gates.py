@@ -206,6 +206,11 @@ def test_clean_run_writes_every_report(
     assert gitlab["scan"]["type"] == "sast"
     for name in ("semgrep.json", "detect-secrets.json", "checkov.json", "hadolint.json"):
         json.loads((reports / name).read_text())
+    assert summary(tree)["sast"]["reports"] == [
+        "reports/semgrep.json",
+        "reports/semgrep.sarif",
+        "reports/gl-sast-report.json",
+    ]
     page = (reports / "security-report.html").read_text()
     assert page.startswith("<!DOCTYPE html>")
     assert all(f'id="{gate}"' in page for gate in sr.GATES)
