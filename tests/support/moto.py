@@ -11,6 +11,7 @@ Registered as a plugin by tests/conftest.py (`pytest_plugins`).
 from __future__ import annotations
 
 import contextlib
+import functools
 import secrets
 import socket
 import subprocess
@@ -147,11 +148,78 @@ class TcpProxy:
         except OSError:
             pass
         finally:
+            # Either direction ending ends the relay; the other pump then fails fast and returns.
             for end in (source, sink):
                 with contextlib.suppress(OSError):
                     end.shutdown(socket.SHUT_RDWR)
+                end.close()
             with self._lock:
                 self._connections.difference_update((source, sink))
+
+
+@functools.cache
+def _session() -> Any:
+    # One session for the tests' own clients: it caches the service models a new session reloads.
+    import boto3
+
+    return boto3.session.Session(
+        aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        region_name=REGION,
+    )
+
+
+def new_client(service: str, endpoint: str) -> Any:
+    """A client of its own, configured like the app's, with explicit fake credentials: safe to hook
+    events onto."""
+    from app.aws import client_config
+
+    return _session().client(service, endpoint_url=endpoint, config=client_config())
+
+
+class CallCounter:
+    """Counts one API operation on the clients it is registered with (a botocore event hook)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, **_: Any) -> None:
+        self.calls += 1
+
+
+@contextlib.contextmanager
+def default_session_hook(event_name: str, handler: Callable[..., Any]) -> Iterator[None]:
+    """Hooks `handler` onto every client the app builds inside the block: the app's clients come from
+    boto3's default session, and a client copies the session's event handlers when it is created."""
+    import boto3
+
+    events = boto3._get_default_session().events
+    events.register(event_name, handler)
+    try:
+        yield
+    finally:
+        events.unregister(event_name, handler)
+
+
+def enable_rotation(client: Any, secret_arn: str) -> None:
+    """Turns rotation on, as infra/ does. moto has no rotation Lambda to call, so with
+    RotateImmediately=False it only records the schedule (and labels a copy of the value AWSCURRENT);
+    the steps themselves are then driven through app.rotation, as Secrets Manager would."""
+    client.rotate_secret(
+        SecretId=secret_arn, RotationRules={"AutomaticallyAfterDays": 30}, RotateImmediately=False
+    )
+
+
+def rotate(client: Any, secret_arn: str) -> str:
+    """One full rotation through the real rotation handler's steps; returns the new VersionId."""
+    import uuid
+
+    from app.rotation import rotate_step
+
+    token = str(uuid.uuid4())
+    for step in ("createSecret", "setSecret", "testSecret", "finishSecret"):
+        rotate_step(client, secret_id=secret_arn, token=token, step=step)
+    return token
 
 
 @dataclass
@@ -163,15 +231,9 @@ class AwsResources:
     secret_arn: str = ""
 
     def client(self, service: str) -> Any:
+        """A client shared by the session's fixtures: never hook events onto it, use new_client."""
         if service not in self.clients:
-            import boto3
-
-            session = boto3.session.Session(
-                aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-                aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-                region_name=REGION,
-            )
-            self.clients[service] = session.client(service, endpoint_url=self.endpoint)  # type: ignore[call-overload]
+            self.clients[service] = new_client(service, self.endpoint)
         return self.clients[service]
 
     def new_table_and_bucket(self) -> tuple[str, str]:
@@ -183,10 +245,14 @@ class AwsResources:
         ensure_bucket(self.client("s3"), bucket, REGION)
         return table, bucket
 
-    def new_secret(self) -> str:
+    def new_secret(self, *, rotation: bool = False) -> str:
         from app.store.provision import ensure_secret
 
-        return ensure_secret(self.client("secretsmanager"), f"jwt-{secrets.token_hex(6)}")
+        client = self.client("secretsmanager")
+        arn = ensure_secret(client, f"jwt-{secrets.token_hex(6)}")
+        if rotation:
+            enable_rotation(client, arn)
+        return arn
 
 
 @pytest.fixture(scope="session")

@@ -26,6 +26,8 @@ _CURRENT = "AWSCURRENT"
 _PREVIOUS = "AWSPREVIOUS"
 # Secrets Manager version ids are UUIDs; local kids are short hex digests.
 _KID_PATTERN = re.compile(r"[A-Za-z0-9-]{8,64}")
+# What Secrets Manager accepts as a VersionId (32-64 characters): anything else cannot be one of ours.
+_VERSION_ID_PATTERN = re.compile(r"[A-Za-z0-9-]{32,64}")
 
 
 class KeyUnavailableError(Exception):
@@ -98,9 +100,15 @@ def load_or_create_key_file(data_dir: Path) -> bytes:
 class SecretsManagerKeys:
     """Keys from one Secrets Manager secret, cached per process for `ttl_seconds`.
 
-    AWSCURRENT signs; AWSCURRENT and AWSPREVIOUS verify. A token whose kid is not cached triggers at most
-    one lookup of that version per TTL, and lookups for unknown kids are rate limited, so forged kids
-    cannot turn into a flood of Secrets Manager calls.
+    AWSCURRENT signs; AWSCURRENT and AWSPREVIOUS verify. A token signed with the cached current key costs
+    no call at all, so the secret is fetched once per TTL, never per request. A kid matching neither
+    cached key (a token from before a rotation, or from a process that saw the rotation first) triggers
+    one refresh of both stages, at most once per `unknown_kid_interval_seconds` whatever the kid: kids
+    are compared with what Secrets Manager returns and never sent to it, so a forged kid can neither
+    shape a request nor multiply the calls. The previous key is then refreshed with the current one for
+    as long as tokens signed with it keep arriving (at most a token lifetime after a rotation).
+    When Secrets Manager fails and the cache has expired, KeyUnavailableError (503) follows, retried at
+    most once per `failure_backoff_seconds`.
     """
 
     def __init__(
@@ -122,69 +130,77 @@ class SecretsManagerKeys:
         self._lock = threading.Lock()
         self._current: SigningKey | None = None
         self._current_at = float("-inf")
-        self._verifiers: dict[str, tuple[SigningKey | None, float]] = {}
+        self._previous: SigningKey | None = None
+        self._previous_used = False
         self._failed_at = float("-inf")
         self._unknown_lookup_at = float("-inf")
 
     def current(self) -> SigningKey:
         with self._lock:
-            now = self._clock()
-            if self._current is None or now - self._current_at >= self._ttl:
-                self._refresh_current(now)
-            assert self._current is not None
-            return self._current
+            return self._current_key(self._clock())
 
     def find(self, kid: str) -> SigningKey | None:
-        if not is_valid_kid(kid):
+        if not _VERSION_ID_PATTERN.fullmatch(kid):
             return None
-        current = self.current()
-        if secrets.compare_digest(current.kid, kid):
-            return current
         with self._lock:
             now = self._clock()
-            cached = self._verifiers.get(kid)
-            if cached is not None and now - cached[1] < self._ttl:
-                return cached[0]
-            if now - self._unknown_lookup_at < self._unknown_kid_interval:
-                return None
+            key = self._match(kid, now)
+            if key is not None or now - self._unknown_lookup_at < self._unknown_kid_interval:
+                return key
             self._unknown_lookup_at = now
-            key = self._fetch_verifier(kid)
-            self._verifiers[kid] = (key, now)
-            return key
+            self._refresh(now, with_previous=True)
+            return self._match(kid, now)
 
-    def _refresh_current(self, now: float) -> None:
+    def _current_key(self, now: float) -> SigningKey:
+        if self._current is None or now - self._current_at >= self._ttl:
+            self._refresh(now, with_previous=False)
+        assert self._current is not None
+        return self._current
+
+    def _match(self, kid: str, now: float) -> SigningKey | None:
+        current = self._current_key(now)
+        if secrets.compare_digest(current.kid, kid):
+            return current
+        previous = self._previous
+        if previous is None or not secrets.compare_digest(previous.kid, kid):
+            return None
+        self._previous_used = True
+        return previous
+
+    def _refresh(self, now: float, *, with_previous: bool) -> None:
         if now - self._failed_at < self._backoff:
             raise KeyUnavailableError("signing key store recently failed")
-        response = self._call(VersionStage=_CURRENT)
+        response = self._get(_CURRENT)
+        assert response is not None
         self._current = self._key_from(response)
         self._current_at = now
-        self._verifiers = {kid: entry for kid, entry in self._verifiers.items() if kid != self._current.kid}
+        # Refreshed together, so the previous key is never older than the current one; dropped when no
+        # token needed it for a whole TTL.
+        previous = self._get(_PREVIOUS) if with_previous or self._previous_used else None
+        self._previous = self._previous_key(previous) if previous is not None else None
+        self._previous_used = False
 
-    def _fetch_verifier(self, kid: str) -> SigningKey | None:
-        try:
-            response = self._call(VersionId=kid)
-        except _VersionNotFoundError:
-            return None
-        stages = set(response.get("VersionStages", []))
-        return self._key_from(response) if stages & {_CURRENT, _PREVIOUS} else None
-
-    def _call(self, **selector: str) -> dict[str, Any]:
+    def _get(self, stage: str) -> dict[str, Any] | None:
+        """The version holding `stage`; None only for an AWSPREVIOUS that does not exist yet."""
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            return dict(self._client.get_secret_value(SecretId=self._secret_id, **selector))
+            return dict(self._client.get_secret_value(SecretId=self._secret_id, VersionStage=stage))
         except ClientError as error:
             code = error.response.get("Error", {}).get("Code", "")
-            if "VersionId" in selector and code in {
-                "ResourceNotFoundException",
-                "ValidationException",
-            }:
-                raise _VersionNotFoundError from None
+            if stage == _PREVIOUS and code == "ResourceNotFoundException":
+                return None  # never rotated
             self._failed_at = self._clock()
             raise KeyUnavailableError(f"Secrets Manager refused the request: {code}") from None
         except BotoCoreError as error:
             self._failed_at = self._clock()
             raise KeyUnavailableError(f"Secrets Manager unreachable: {type(error).__name__}") from None
+
+    def _previous_key(self, response: dict[str, Any]) -> SigningKey | None:
+        try:
+            return self._key_from(response)
+        except (KeyUnavailableError, WeakKeyError):
+            return None  # a key that would not be accepted as current does not verify either
 
     def _key_from(self, response: dict[str, Any]) -> SigningKey:
         value = response.get("SecretString")
@@ -193,7 +209,3 @@ class SecretsManagerKeys:
         return SigningKey(
             kid=str(response["VersionId"]), secret=_checked(value.encode(), "the signing secret")
         )
-
-
-class _VersionNotFoundError(Exception):
-    pass
