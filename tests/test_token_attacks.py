@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -29,9 +30,11 @@ from fastapi import FastAPI
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.security.keys import SigningKey
+from app.config import Settings
+from app.factory import build_services, create_app
+from app.security.keys import KeyUnavailableError, SigningKey, SigningKeys
 from app.security.tokens import REQUIRED_CLAIMS, InvalidTokenError, TokenService
-from tests.conftest import VIAS
+from tests.conftest import VIAS, client_for
 from tests.support.api import Api, Session
 
 _DIGESTS = {"HS256": hashlib.sha256, "HS384": hashlib.sha384, "HS512": hashlib.sha512}
@@ -740,3 +743,52 @@ def test_verifier_only_raises_invalid_token_for_arbitrary_structures(
     signature = b64url(hmac.new(key.secret, signing_input.encode(), hashlib.sha256).digest())
     for token in (f"{signing_input}.{signature}", f"{signing_input}.", signing_input):
         _verify_only_raises_invalid_token(token_service, token)
+
+
+# -- the key store is down -------------------------------------------------------------------------------
+
+
+class _SwitchableKeys:
+    """The real keys, behind a switch that makes the key store unreachable."""
+
+    def __init__(self, keys: SigningKeys) -> None:
+        self.keys = keys
+        self.down = False
+
+    def current(self) -> SigningKey:
+        if self.down:
+            raise KeyUnavailableError("key store unreachable (test)")
+        return self.keys.current()
+
+    def find(self, kid: str) -> SigningKey | None:
+        if self.down:
+            raise KeyUnavailableError("key store unreachable (test)")
+        return self.keys.find(kid)
+
+
+@pytest.mark.threat("T-22")
+@pytest.mark.inprocess
+def test_key_store_outage_fails_closed_with_503(settings: Settings) -> None:
+    services = build_services(settings)
+    keys = _SwitchableKeys(services.tokens.keys)
+    services = dataclasses.replace(services, tokens=dataclasses.replace(services.tokens, keys=keys))
+    with client_for(create_app(settings, services=services), "asgi") as client:
+        api = Api(client)
+        user = api.register()
+        keys.down = True
+        for response in (
+            client.get("/users/me", headers=user.headers),
+            client.get("/files", headers=user.headers),
+            client.post("/auth/token", data={"username": user.username, "password": user.password}),
+        ):
+            assert response.status_code == 503, response.text
+            assert response.headers["retry-after"] == "5"
+            assert response.json() == {"detail": "Service temporarily unavailable"}
+        # A forged token gets no further during the outage than a genuine one.
+        header, claims = parts(user.token)
+        forged = client.get(
+            "/users/me", headers={"Authorization": f"Bearer {forge(header, claims, b'x' * 32)}"}
+        )
+        assert forged.status_code in (401, 503)
+        keys.down = False
+        assert me(api, user.token) == 200
