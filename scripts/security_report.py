@@ -15,6 +15,7 @@ import datetime as dt
 import html
 import json
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -555,6 +556,8 @@ def main(argv: list[str] | None = None) -> int:
     rend = sub.add_parser("render", help="write summary.json and security-report.html")
     rend.add_argument("--strict", action="store_true")
     args = parser.parse_args(argv)
+    # `./security-test.sh | head` should stop quietly, not with a BrokenPipeError traceback.
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
 
     if args.command == "render":
         return render(args.reports, strict=args.strict)
