@@ -163,7 +163,9 @@ gate_secrets() {
 
 # Trivy or pip-audit could not fetch advisories (offline, proxy, rate limit): not a verdict.
 unreachable() {
-  grep -qiE 'download|dial tcp|no such host|Name or service not known|NameResolution|ConnectionError|Max retries|timed? ?out|TLS|certificate|connection refused|network' "$1"
+  local pattern='download|dial tcp|no such host|Name or service not known|NameResolution'
+  pattern+='|ConnectionError|Max retries|timed? ?out|TLS|certificate|connection refused|network'
+  grep -qiE "$pattern" "$1"
 }
 
 gate_dependencies() {
