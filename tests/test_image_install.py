@@ -9,6 +9,7 @@ invokes `handler` with a Function URL event, as the Lambda runtime would.
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import shutil
 import subprocess
@@ -111,6 +112,22 @@ def _invoke(task_root: Path, event: dict[str, Any], data_dir: Path) -> dict[str,
     assert completed.returncode == 0, completed.stderr
     output: dict[str, Any] = json.loads(completed.stdout)
     return output
+
+
+def test_the_lock_has_hashed_wheels_for_the_image_interpreter(tmp_path: Path) -> None:
+    # The image runs CPython 3.12 on Amazon Linux 2023 (glibc 2.34, x86_64), not this interpreter:
+    # the builder stage succeeds only if every locked package has a wheel for it whose hash is locked.
+    platforms = ["manylinux_2_34_x86_64", "manylinux_2_28_x86_64", "manylinux_2_17_x86_64", "any"]
+    command = [
+        sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
+        "--require-hashes", "--no-deps", "--only-binary=:all:", "--implementation", "cp",
+        "--python-version", "3.12", "--abi", "cp312", "--abi", "abi3", "--abi", "none",
+        *(arg for platform in platforms for arg in ("--platform", platform)),
+        "-r", str(LOCK), "--dest", str(tmp_path),
+    ]  # fmt: skip
+    subprocess.run(command, check=True, timeout=600)
+    locked = [line for line in LOCK.read_text().splitlines() if re.match(r"^[a-z0-9]", line)]
+    assert len(list(tmp_path.glob("*.whl"))) == len(locked)
 
 
 def test_the_dockerfile_installs_what_this_test_reproduces() -> None:
