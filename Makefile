@@ -43,13 +43,13 @@ run-aws: venv ## Serve the API in AWS mode against a local moto_server
 	$(PY) -m app.devaws --host $(HOST) --port $(PORT) --moto-port $(MOTO_PORT)
 
 lint: venv ## ruff and mypy
-	$(VENV)/bin/ruff check backend tests bench
-	$(VENV)/bin/ruff format --check backend tests bench
+	$(VENV)/bin/ruff check backend tests bench scripts
+	$(VENV)/bin/ruff format --check backend tests bench scripts
 	$(VENV)/bin/mypy
 
 format: venv ## Apply ruff's formatter and autofixes
-	$(VENV)/bin/ruff check --fix backend tests bench
-	$(VENV)/bin/ruff format backend tests bench
+	$(VENV)/bin/ruff check --fix backend tests bench scripts
+	$(VENV)/bin/ruff format backend tests bench scripts
 
 pytest: venv tools
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
