@@ -14,7 +14,7 @@ status=0
 # The repository's lock files (committed secrets are the lint_and_scan secrets gate's job). Trivy
 # reads pip locks only when they are named requirements.txt, so the runtime lock is also scanned
 # under that name.
-"$trivy" fs --scanners vuln --skip-dirs .cache "${gate[@]}" --format json --output "$out/fs.json" . || status=1
+"$trivy" fs --scanners vuln --skip-dirs .cache --skip-files "$tar" "${gate[@]}" --format json --output "$out/fs.json" . || status=1
 stage=$(mktemp -d)
 cp requirements/app.txt "$stage/requirements.txt"
 "$trivy" fs --scanners vuln "${gate[@]}" --format json --output "$out/app-lock.json" "$stage" || status=1
