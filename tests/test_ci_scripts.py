@@ -251,3 +251,16 @@ def test_ci_scripts_pass_shellcheck() -> None:
     scripts = sorted(str(p) for p in CI_DIR.glob("*.sh"))
     done = subprocess.run([found, "-x", *scripts], capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stdout
+
+
+def test_dast_login_never_sends_credentials_over_plain_http() -> None:
+    done = subprocess.run(
+        [sys.executable, str(CI_DIR / "dast_login.py"), "http://staging.example.invalid"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "refusing to send credentials over plain HTTP" in done.stderr
+    assert done.stdout == ""
