@@ -15,10 +15,7 @@ import functools
 import secrets
 import socket
 import subprocess
-import sys
 import threading
-import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +24,7 @@ from typing import Any
 import pytest
 
 from app.config import Settings
+from app.devaws import start_moto_server, stop
 
 REGION = "us-east-1"
 # Not credentials: moto accepts any value, and setting them keeps boto3 from looking for real ones.
@@ -39,14 +37,6 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
-
-
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/moto-api/", timeout=1) as response:  # noqa: S310 - loopback
-            return bool(response.status == 200)
-    except OSError:
-        return False
 
 
 @dataclass
@@ -62,30 +52,14 @@ class MotoServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
+        # The same start-up `make run-aws` uses: loopback only, answering before this returns.
         with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-            )
-        deadline = time.monotonic() + _START_TIMEOUT_SECONDS
-        while not _answers(self.url):
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"moto_server did not start; see {self.log_path}")
-            time.sleep(0.05)
+            self.process = start_moto_server(self.port, log, timeout=_START_TIMEOUT_SECONDS)
 
     def stop(self) -> None:
-        if self.process is None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.process = None
+        if self.process is not None:
+            stop(self.process)
+            self.process = None
 
 
 class TcpProxy:
