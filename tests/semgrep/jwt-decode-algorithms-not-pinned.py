@@ -1,0 +1,90 @@
+# Tests for rule jwt-decode-algorithms-not-pinned (semgrep.yml). Run by tests/test_semgrep_rules.py.
+import jwt
+from jose import jwt as jose_jwt
+
+ALGORITHM = "HS256"
+REQUIRED_CLAIMS = ("iss", "aud", "sub", "iat", "nbf", "exp", "jti", "typ", "ver")
+
+
+def verify_any_algorithm(token: str, key: bytes) -> dict:
+    # ruleid: jwt-decode-algorithms-not-pinned
+    return jwt.decode(token, key)
+
+
+def verify_with_audience(token: str, key: bytes, audience: str) -> dict:
+    # ruleid: jwt-decode-algorithms-not-pinned
+    return jwt.decode(token, key=key, audience=audience, options={"require": ["exp"]})
+
+
+def verify_allowing_none(token: str, key: bytes) -> dict:
+    # ruleid: jwt-decode-algorithms-not-pinned
+    return jwt.decode(token, key, algorithms=["HS256", "none"])
+
+
+def verify_none_only(token: str) -> dict:
+    # ruleid: jwt-decode-algorithms-not-pinned
+    return jwt.decode(token, "", algorithms=("none",))
+
+
+def verify_with_header_algorithm(token: str, key: bytes) -> dict:
+    header = jwt.get_unverified_header(token)
+    # ruleid: jwt-decode-algorithms-not-pinned
+    return jwt.decode(token, key, algorithms=[header["alg"]])
+
+
+def verify_inline_header_algorithm(token: str, key: bytes) -> dict:
+    # ruleid: jwt-decode-algorithms-not-pinned
+    return jwt.decode(token, key, algorithms=[jwt.get_unverified_header(token)["alg"]])
+
+
+def verify_with_jose(token: str, key: str) -> dict:
+    # ruleid: jwt-decode-algorithms-not-pinned
+    return jose_jwt.decode(token, key, audience="fastapi-lambda-api")
+
+
+def verify_complete(token: str, key: bytes) -> dict:
+    # ruleid: jwt-decode-algorithms-not-pinned
+    return jwt.decode_complete(token, key)
+
+
+# --- what this project really does -------------------------------------------------------------
+
+
+def verify(token: str, key: bytes, audience: str, issuer: str) -> dict:
+    # ok: jwt-decode-algorithms-not-pinned
+    return jwt.decode(
+        token,
+        key,
+        algorithms=[ALGORITHM],
+        audience=audience,
+        issuer=issuer,
+        leeway=5,
+        options={"require": list(REQUIRED_CLAIMS), "strict_aud": True},
+    )
+
+
+def verify_with_key_lookup(token: str, keys, kid: str) -> dict:
+    # ok: jwt-decode-algorithms-not-pinned
+    return jwt.decode(token, keys.find(kid).secret.decode("ascii"), algorithms=[ALGORITHM])
+
+
+def verify_positional(token: str, key: bytes) -> dict:
+    # ok: jwt-decode-algorithms-not-pinned
+    return jwt.decode(token, key, ["HS256"])
+
+
+def verify_rs256(token: str, public_key: str) -> dict:
+    # ok: jwt-decode-algorithms-not-pinned
+    return jose_jwt.decode(token, public_key, algorithms=["RS256"], audience="fastapi-lambda-api")
+
+
+def verify_with_options(token: str, key: bytes, **options) -> dict:
+    # ok: jwt-decode-algorithms-not-pinned
+    return jwt.decode(token, key, **options)
+
+
+def header_then_verify(token: str, keys) -> dict:
+    header = jwt.get_unverified_header(token)
+    key = keys.find(header["kid"])
+    # ok: jwt-decode-algorithms-not-pinned
+    return jwt.decode(token, key.secret, algorithms=[ALGORITHM])
