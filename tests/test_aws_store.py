@@ -5,7 +5,6 @@ here from conditional writes and transactions, with queries only, never a scan."
 from __future__ import annotations
 
 import io
-import threading
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -98,46 +97,53 @@ def all_pages(fetch: Callable[[str | None], Any]) -> list[str]:
         cursor = page.next_cursor
 
 
-def test_usernames_are_unique_even_under_concurrent_registration(store: Store) -> None:
-    outcomes: list[str] = []
+class OperationLog:
+    """Records the DynamoDB operations a client sends (a botocore event hook)."""
 
-    def register() -> None:
-        try:
-            make_user(store, "contested")
-            outcomes.append("created")
-        except UsernameTakenError:
-            outcomes.append("taken")
+    def __init__(self) -> None:
+        self.names: list[str] = []
 
-    threads = [threading.Thread(target=register) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(outcomes) == ["created"] + ["taken"] * 7
-    winner = store.users.get_by_username("contested")
-    assert winner is not None
-    assert store.users.get(winner.id) == winner
+    def __call__(self, model: Any, **_: Any) -> None:
+        self.names.append(model.name)
+
+    def during(self, action: Callable[[], object]) -> list[str]:
+        self.names.clear()
+        action()
+        return list(self.names)
+
+
+@pytest.fixture
+def operations(settings: Settings) -> tuple[Store, OperationLog]:
+    log = OperationLog()
+    with default_session_hook("before-call.dynamodb", log):
+        built = dynamodb_s3_store(settings, config=client_config())
+    return built, log
+
+
+# Two racing requests cannot both pass a check that is the write's own condition. moto_server cannot
+# show the race itself (its transactions are not isolated from concurrent requests), so these tests
+# show that each guard is exactly one conditional write, with no read that a racer could slip past.
+
+
+def test_username_uniqueness_is_the_registration_write_itself(operations: tuple[Store, OperationLog]) -> None:
+    store, log = operations
+    first = make_user(store, "contested")
+    assert log.during(lambda: make_user(store, "solo")) == ["TransactWriteItems"]
+    with pytest.raises(UsernameTakenError):
+        make_user(store, "contested")
+    assert store.users.get_by_username("contested") == first
+    assert store.users.get(first.id) == first
 
 
 @pytest.mark.threat("T-13")
-def test_quota_holds_under_concurrent_uploads(store: Store) -> None:
+def test_quota_is_the_upload_write_itself(operations: tuple[Store, OperationLog]) -> None:
+    store, log = operations
     owner = make_user(store)
     quota = Quota(max_bytes=10**6, max_files=3)
-    outcomes: list[str] = []
-
-    def upload() -> None:
-        try:
-            store.files.create(make_file(owner), quota=quota)
-            outcomes.append("stored")
-        except QuotaExceededError:
-            outcomes.append("refused")
-
-    threads = [threading.Thread(target=upload) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(outcomes) == ["refused"] * 5 + ["stored"] * 3
+    for _ in range(3):
+        assert log.during(lambda: store.files.create(make_file(owner), quota=quota)) == ["TransactWriteItems"]
+    with pytest.raises(QuotaExceededError):
+        store.files.create(make_file(owner), quota=quota)
     assert store.files.usage(owner.id).files == 3
     assert len(store.files.list_owned(owner.id, limit=100, cursor=None).items) == 3
 
@@ -255,7 +261,7 @@ def test_password_change_bumps_the_token_version_and_revocations_expire_by_ttl(s
 
 
 @pytest.mark.threat("T-11")
-def test_blobs_are_encrypted_under_server_keys_and_stream_back(
+def test_blobs_stream_back_under_server_generated_keys_only(
     store: Store, settings: Settings, aws_resources: AwsResources
 ) -> None:
     owner = make_user(store)
@@ -265,7 +271,6 @@ def test_blobs_are_encrypted_under_server_keys_and_stream_back(
     store.blobs.put(key, io.BytesIO(content), size=len(content), content_type="application/octet-stream")
 
     head = aws_resources.client("s3").head_object(Bucket=settings.bucket_name, Key=key)
-    assert head["ServerSideEncryption"] == "AES256"
     assert head["ContentLength"] == len(content)
     chunks = list(store.blobs.open(key))
     assert len(chunks) > 1
@@ -277,6 +282,25 @@ def test_blobs_are_encrypted_under_server_keys_and_stream_back(
     for bad in ("../etc/passwd", f"{owner.id}/../../x", "a/b"):
         with pytest.raises(ValueError, match="server-generated"):
             store.blobs.put(bad, io.BytesIO(b"x"), size=1, content_type="text/plain")
+
+
+@pytest.mark.parametrize("algorithm", ["AES256", "aws:kms"])
+def test_objects_get_the_buckets_own_encryption(
+    make_aws_settings: Callable[..., Settings], aws_resources: AwsResources, algorithm: str
+) -> None:
+    """Local provisioning uses SSE-S3, infra/ uses SSE-KMS: the app must not override either."""
+    settings = make_aws_settings()
+    s3 = aws_resources.client("s3")
+    s3.put_bucket_encryption(
+        Bucket=settings.bucket_name,
+        ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": algorithm}}]
+        },
+    )
+    store = dynamodb_s3_store(settings, config=client_config())
+    key = blob_key(make_file(make_user(store)))
+    store.blobs.put(key, io.BytesIO(b"secret plans"), size=12, content_type="text/plain")
+    assert s3.head_object(Bucket=settings.bucket_name, Key=key)["ServerSideEncryption"] == algorithm
 
 
 @pytest.mark.threat("T-18")

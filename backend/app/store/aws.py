@@ -624,7 +624,7 @@ class DynamoRevocations:
 
 
 class S3Blobs:
-    """Objects keyed by server ids, encrypted at rest, streamed in and out in bounded memory."""
+    """Objects keyed by server ids, encrypted at rest by the bucket, streamed in bounded memory."""
 
     def __init__(self, client: S3Client, bucket: str) -> None:
         self._s3 = client
@@ -639,14 +639,15 @@ class S3Blobs:
     @_translated
     def put(self, key: str, source: BinaryIO, *, size: int, content_type: str) -> None:
         # One PutObject streamed from the spooled upload: uploads are at most a few MB (Lambda's
-        # payload limit), far below the size where multipart would pay off.
+        # payload limit), far below the size where multipart would pay off. No encryption header: the
+        # bucket's default encryption applies (SSE-KMS in infra/, SSE-S3 when provisioned locally),
+        # and an explicit AES256 here would silently downgrade infra's KMS to SSE-S3.
         self._s3.put_object(
             Bucket=self._bucket,
             Key=self._checked(key),
             Body=source,
             ContentLength=size,
             ContentType=content_type,
-            ServerSideEncryption="AES256",
         )
 
     @_translated
