@@ -4,16 +4,21 @@ The threats table names, for each threat, the tests (pytest node ids) and Semgre
 mitigation. This module fails when a threat has no verification, when a referenced test, rule or module
 does not exist, when a test is marked `@pytest.mark.threat("T-xx")` with an id the table does not have,
 or when a marked test (or a rule whose metadata names a threat) is missing from that threat's row.
-Tests are found by parsing the source, not by importing it, so a broken module cannot hide a test.
+Test node ids come from parsing the source; threat marks from the imported modules, as pytest sees
+them, so marks computed at import time (one `pytest.param` per Semgrep rule) count too.
 """
 
 from __future__ import annotations
 
 import ast
+import importlib
 import re
+import sys
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 import yaml
@@ -93,80 +98,75 @@ def by_id(rows: list[Row]) -> dict[str, Row]:
 # -- what the test suite contains ----------------------------------------------------------------------
 
 
-def _is_threat_mark(node: ast.AST) -> bool:
-    """`pytest.mark.threat(...)` or `mark.threat(...)` (after `from pytest import mark`)."""
-    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
-        return False
-    owner = node.func.value
-    named_mark = (isinstance(owner, ast.Attribute) and owner.attr == "mark") or (
-        isinstance(owner, ast.Name) and owner.id == "mark"
-    )
-    return node.func.attr == "threat" and named_mark
-
-
-def _threat_ids(nodes: list[ast.expr], where: str) -> list[str]:
-    ids = []
-    for node in nodes:
-        for mark in (n for n in ast.walk(node) if _is_threat_mark(n)):
-            assert isinstance(mark, ast.Call)
-            args = mark.args
-            value = args[0].value if len(args) == 1 and isinstance(args[0], ast.Constant) else None
-            if not isinstance(value, str):
-                raise ThreatTableError(f"{where}: pytest.mark.threat takes one literal threat id")
-            ids.append(value)
-    return ids
-
-
-def _pytestmark(body: list[ast.stmt]) -> list[ast.expr]:
-    return [
-        stmt.value
-        for stmt in body
-        if isinstance(stmt, ast.Assign)
-        and any(isinstance(t, ast.Name) and t.id == "pytestmark" for t in stmt.targets)
-    ]
-
-
 @dataclass(frozen=True)
 class Suite:
     nodes: frozenset[str]
     marks: dict[str, frozenset[str]]  # node id -> threat ids
 
 
-def scan_suite(root: Path = REPO_ROOT) -> Suite:
+def _threats(marks: Iterable[object]) -> set[str]:
+    """Threat ids among marks, including those on pytest.param cases of a parametrize mark."""
+    found: set[str] = set()
+    for item in marks:
+        mark = getattr(item, "mark", item)  # a MarkDecorator wraps its Mark
+        if not isinstance(mark, pytest.Mark):
+            continue
+        if mark.name == "threat":
+            found.add(str(mark.args[0]))
+        elif mark.name == "parametrize" and len(mark.args) > 1:
+            for case in mark.args[1]:
+                found |= _threats(getattr(case, "marks", ()))
+    return found
+
+
+def _marks_of(obj: object) -> list[object]:
+    marks = getattr(obj, "pytestmark", [])
+    return list(marks) if isinstance(marks, list | tuple) else [marks]
+
+
+def _test_functions(tree: ast.Module) -> Iterator[tuple[str, ...]]:
+    """Qualified names of the test functions pytest would collect: test_* and Test*.test_*."""
+    for stmt in tree.body:
+        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef) and stmt.name.startswith("test"):
+            yield (stmt.name,)
+        elif isinstance(stmt, ast.ClassDef) and stmt.name.startswith("Test"):
+            for item in stmt.body:
+                if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef) and item.name.startswith("test"):
+                    yield (stmt.name, item.name)
+
+
+def _imported(path: Path, dotted: str) -> ModuleType:
+    # Reuse the module pytest already collected (tests/ is no package: it imports by file name), so
+    # no test module runs twice; otherwise import it as a package module.
+    for name in (path.stem, dotted):
+        module = sys.modules.get(name)
+        if module is not None and Path(getattr(module, "__file__", None) or "").resolve() == path.resolve():
+            return module
+    return importlib.import_module(dotted)
+
+
+def scan_suite(root: Path = REPO_ROOT, tests_dir: str = "tests") -> Suite:
+    """Node ids from the source (so a test cannot hide behind an import error), and threat marks from
+    the imported module, as pytest sees them: decorators, class and module `pytestmark`, and marks
+    computed at import time (such as one pytest.param per Semgrep rule)."""
     nodes: set[str] = set()
     marks: dict[str, frozenset[str]] = {}
-    for path in sorted((root / "tests").rglob("test_*.py")):
-        module = path.relative_to(root).as_posix()
-        if module.startswith(NOT_TESTS):
+    for path in sorted((root / tests_dir).rglob("test_*.py")):
+        module_path = path.relative_to(root).as_posix()
+        if module_path.startswith(NOT_TESTS):
             continue
-        tree = ast.parse(path.read_text(encoding="utf-8"), filename=module)
-        module_ids = _threat_ids(_pytestmark(tree.body), module)
-        attributed = len(module_ids)
-        tests: list[tuple[str, ast.FunctionDef | ast.AsyncFunctionDef, list[str]]] = []
-        for stmt in tree.body:
-            if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef) and stmt.name.startswith("test"):
-                tests.append((f"{module}::{stmt.name}", stmt, module_ids))
-            elif isinstance(stmt, ast.ClassDef) and stmt.name.startswith("Test"):
-                class_ids = _threat_ids([*stmt.decorator_list, *_pytestmark(stmt.body)], module)
-                attributed += len(class_ids)
-                for item in stmt.body:
-                    if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef) and item.name.startswith(
-                        "test"
-                    ):
-                        tests.append((f"{module}::{stmt.name}::{item.name}", item, module_ids + class_ids))
-        for node_id, function, inherited in tests:
-            own = _threat_ids(list(function.decorator_list), node_id)
-            attributed += len(own)
+        module = _imported(path, module_path.removesuffix(".py").replace("/", "."))
+        module_threats = _threats(_marks_of(module))
+        for qualname in _test_functions(ast.parse(path.read_text(encoding="utf-8"), filename=module_path)):
+            node_id = "::".join((module_path, *qualname))
             nodes.add(node_id)
-            if own or inherited:
-                marks[node_id] = frozenset(own + inherited)
-        # A mark anywhere else (pytest.param(marks=...), a helper) would escape this check: refuse it.
-        everywhere = sum(1 for n in ast.walk(tree) if _is_threat_mark(n))
-        if everywhere != attributed:
-            raise ThreatTableError(
-                f"{module}: put pytest.mark.threat on test functions, classes or pytestmark only, "
-                "so the threat model's traceability check can see it"
-            )
+            owner: object = module
+            threats = set(module_threats)
+            for name in qualname:
+                owner = getattr(owner, name)
+                threats |= _threats(_marks_of(owner))
+            if threats:
+                marks[node_id] = frozenset(threats)
     return Suite(frozenset(nodes), marks)
 
 
@@ -175,15 +175,20 @@ def suite() -> Suite:
     return scan_suite()
 
 
+def _rule_threats(metadata: dict[str, object]) -> frozenset[str]:
+    # One threat (`threat: T-05`) or several (`threats: [T-05, T-15]`).
+    single, several = metadata.get("threat"), metadata.get("threats")
+    ids = [single] if isinstance(single, str) else []
+    ids += [str(t) for t in several] if isinstance(several, list) else []
+    return frozenset(ids)
+
+
 def semgrep_rules() -> dict[str, frozenset[str]] | None:
     """Rule id -> the threats its metadata names; None while the project has no semgrep.yml."""
     if not SEMGREP_RULES.exists():
         return None
     config = yaml.safe_load(SEMGREP_RULES.read_text(encoding="utf-8"))
-    return {
-        rule["id"]: frozenset((rule.get("metadata") or {}).get("threats") or ())
-        for rule in config.get("rules") or ()
-    }
+    return {rule["id"]: _rule_threats(rule.get("metadata") or {}) for rule in config.get("rules") or ()}
 
 
 # -- the checks ----------------------------------------------------------------------------------------
@@ -290,17 +295,27 @@ def test_the_parser_refuses_a_malformed_table() -> None:
         parse_threats(good + "\n" + good)
 
 
-def test_the_mark_scanner_sees_every_placement(tmp_path: Path) -> None:
+def test_the_mark_scanner_sees_every_placement(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     source = """
 import pytest
 from pytest import mark
 
 pytestmark = [pytest.mark.slow, pytest.mark.threat("T-02")]
+CASES = [pytest.param(1, marks=pytest.mark.threat("T-05")), 2]
 
 
 @pytest.mark.threat("T-01")
 @pytest.mark.parametrize("x", [1, 2])
 def test_one(x):
+    pass
+
+
+@pytest.mark.parametrize("x", CASES)
+def test_computed(x):
+    pass
+
+
+def test_unmarked():
     pass
 
 
@@ -315,24 +330,26 @@ class TestGroup:
 def helper():
     pass
 """
-    tests = tmp_path / "tests"
-    tests.mkdir()
-    (tests / "test_sample.py").write_text(source)
-    scanned = scan_suite(tmp_path)
-    assert scanned.nodes == {"tests/test_sample.py::test_one", "tests/test_sample.py::TestGroup::test_two"}
-    assert scanned.marks == {
-        "tests/test_sample.py::test_one": {"T-01", "T-02"},
-        "tests/test_sample.py::TestGroup::test_two": {"T-02", "T-03", "T-04"},
+    package = f"h4_traceability_sample_{tmp_path.name}"
+    (tmp_path / package).mkdir()
+    (tmp_path / package / "__init__.py").write_text("")
+    (tmp_path / package / "test_sample.py").write_text(source)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        scanned = scan_suite(tmp_path, package)
+    finally:
+        for name in [name for name in sys.modules if name.startswith(package)]:
+            del sys.modules[name]
+    module = f"{package}/test_sample.py"
+    assert scanned.nodes == {
+        f"{module}::test_one",
+        f"{module}::test_computed",
+        f"{module}::test_unmarked",
+        f"{module}::TestGroup::test_two",
     }
-    # A mark inside a parametrize decorator belongs to that test; one in a module-level list does not.
-    param = 'pytest.param(1, marks=pytest.mark.threat("T-05"))'
-    (tests / "test_inline.py").write_text(
-        f'import pytest\n\n@pytest.mark.parametrize("x", [{param}])\ndef test_inline(x):\n    pass\n'
-    )
-    assert scan_suite(tmp_path).marks["tests/test_inline.py::test_inline"] == {"T-05"}
-    (tests / "test_hidden.py").write_text(
-        f"import pytest\n\nCASES = [{param}]\n\n"
-        '@pytest.mark.parametrize("x", CASES)\ndef test_hidden(x):\n    pass\n'
-    )
-    with pytest.raises(ThreatTableError, match=r"test_hidden\.py"):
-        scan_suite(tmp_path)
+    assert scanned.marks == {
+        f"{module}::test_one": {"T-01", "T-02"},
+        f"{module}::test_computed": {"T-02", "T-05"},
+        f"{module}::test_unmarked": {"T-02"},
+        f"{module}::TestGroup::test_two": {"T-02", "T-03", "T-04"},
+    }

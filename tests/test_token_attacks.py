@@ -477,6 +477,45 @@ def test_token_missing_any_required_claim_is_401(api: Api, app: FastAPI, user: S
     assert_rejected(api, _resigned(app, user, **{claim: _DROP}), user)
 
 
+@pytest.mark.threat("T-02")
+@pytest.mark.inprocess
+@pytest.mark.parametrize("extra_seconds", [60, 86_400, 2**63, 10**30])
+def test_token_living_longer_than_the_configured_ttl_is_401(
+    api: Api, app: FastAPI, user: Session, extra_seconds: int
+) -> None:
+    """Only a key holder can mint these; they must still not outlive the TTL nor break the revocation
+    store (an expiry past 2**63 cannot be stored: logout used to answer 500)."""
+    ttl = app.state.services.settings.access_token_ttl_seconds
+    _, claims = parts(user.token)
+    token = _resigned(app, user, exp=claims["iat"] + ttl + extra_seconds)
+    assert_rejected(api, token, user)
+    logout = api.client.post("/auth/logout", headers={"Authorization": f"Bearer {token}"})
+    assert logout.status_code == 401
+
+
+@pytest.mark.threat("T-02")
+@pytest.mark.parametrize("depth", [100, 1_000, 1_500])
+def test_deeply_nested_json_header_is_401(api: Api, user: Session, depth: int) -> None:
+    """Nesting past the JSON parser's recursion limit must be a bad token, not a 500 (it was one)."""
+    token = f"{b64url(b'[' * depth)}.e30.e30"
+    assert len(token) <= 2048
+    assert_rejected(api, token, user)
+
+
+@pytest.mark.threat("T-02")
+@pytest.mark.inprocess
+@pytest.mark.parametrize("depth", [100, 1_000, 1_400])
+def test_deeply_nested_json_payload_signed_with_the_real_key_is_401(
+    api: Api, app: FastAPI, user: Session, depth: int
+) -> None:
+    header, _ = parts(user.token)
+    signing_input = f"{segment(header)}.{b64url(b'[' * depth)}"
+    signature = hmac.new(real_key(app).secret, signing_input.encode(), hashlib.sha256).digest()
+    token = f"{signing_input}.{b64url(signature)}"
+    assert len(token) <= 2048
+    assert_rejected(api, token, user)
+
+
 # -- iss, aud, typ -------------------------------------------------------------------------------------
 
 

@@ -94,9 +94,9 @@ class TokenService:
                 leeway=LEEWAY_SECONDS,
                 options={"require": list(REQUIRED_CLAIMS), "strict_aud": True},
             )
-        except jwt.PyJWTError as error:
+        except (jwt.PyJWTError, RecursionError) as error:
             raise InvalidTokenError(type(error).__name__) from None
-        return _access_claims(claims, now=self.clock())
+        return _access_claims(claims, now=self.clock(), max_lifetime=self.ttl_seconds + LEEWAY_SECONDS)
 
 
 def _checked_header(token: str) -> dict[str, Any]:
@@ -108,7 +108,7 @@ def _checked_header(token: str) -> dict[str, Any]:
         raise InvalidTokenError("malformed token")
     try:
         header = json.loads(base64.urlsafe_b64decode(segments[0] + "=" * (-len(segments[0]) % 4)))
-    except (ValueError, binascii.Error):
+    except (ValueError, binascii.Error, RecursionError):  # "[[[[..." nests past the parser's stack
         raise InvalidTokenError("malformed header") from None
     if not isinstance(header, dict) or set(header) - _ALLOWED_HEADER_FIELDS:
         raise InvalidTokenError("unexpected header fields")
@@ -121,7 +121,7 @@ def _checked_header(token: str) -> dict[str, Any]:
     return header
 
 
-def _access_claims(claims: dict[str, Any], *, now: float) -> AccessClaims:
+def _access_claims(claims: dict[str, Any], *, now: float, max_lifetime: int) -> AccessClaims:
     # PyJWT checks exp/nbf/iat values but not the types of the claims we rely on.
     sub, jti, typ, ver, iat = (claims.get(name) for name in ("sub", "jti", "typ", "ver", "iat"))
     if typ != TOKEN_TYPE:
@@ -138,4 +138,8 @@ def _access_claims(claims: dict[str, Any], *, now: float) -> AccessClaims:
     # PyJWT coerces with int(), so "1", true and 1.5 would otherwise pass as times.
     if type(exp) is not int or type(nbf) is not int:
         raise InvalidTokenError("bad expiry or not-before")
+    # No token outlives the configured TTL: bounds what a key holder can mint and what the revocation
+    # store must keep (an expiry past 2**63 cannot even be stored).
+    if exp - iat > max_lifetime:
+        raise InvalidTokenError("lifetime longer than the configured TTL")
     return AccessClaims(user_id=sub, token_id=jti, token_version=ver, expires_at=exp)
