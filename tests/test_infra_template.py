@@ -193,7 +193,7 @@ def test_roles_are_least_privilege(template: dict[str, Any]) -> None:
         "lambda:GetFunction",
         "lambda:GetFunctionConfiguration",
     }
-    wildcard_ok = {"ecr:GetAuthorizationToken", "secretsmanager:GetRandomPassword"}
+    wildcard_ok = {"ecr:GetAuthorizationToken"}
     for role in _resources(template, "AWS::IAM::Role").values():
         for statement in _statements(role):
             assert statement["Effect"] == "Allow"
@@ -208,6 +208,14 @@ def test_roles_are_least_privilege(template: dict[str, Any]) -> None:
         "Action": "secretsmanager:GetSecretValue",
         "Resource": {"Ref": "JwtSecret"},
     }
+    rotation = _statements(template["Resources"]["RotationRole"])
+    assert {a for s in rotation for a in _as_list(s["Action"]) if a.startswith("secretsmanager:")} == {
+        "secretsmanager:DescribeSecret",
+        "secretsmanager:GetSecretValue",
+        "secretsmanager:PutSecretValue",
+        "secretsmanager:UpdateSecretVersionStage",
+    }
+    assert all(s["Resource"] == {"Ref": "JwtSecret"} for s in rotation if s["Sid"] != "WriteOwnLogs")
     objects = next(s for s in api if s["Sid"] == "FileObjects")
     assert objects["Resource"] == {"Fn::Sub": "${Bucket.Arn}/*"}
 
