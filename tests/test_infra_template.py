@@ -218,6 +218,8 @@ def test_roles_are_least_privilege(template: dict[str, Any]) -> None:
     assert all(s["Resource"] == {"Ref": "JwtSecret"} for s in rotation if s["Sid"] != "WriteOwnLogs")
     objects = next(s for s in api if s["Sid"] == "FileObjects")
     assert objects["Resource"] == {"Fn::Sub": "${Bucket.Arn}/*"}
+    s3_actions = {a for s in api for a in _as_list(s["Action"]) if a.startswith("s3:")}
+    assert s3_actions == {"s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket"}
 
 
 # ---------------------------------------------------------------------------------------- linters
