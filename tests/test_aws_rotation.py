@@ -107,8 +107,9 @@ def test_rotation_refuses_what_secrets_manager_would_never_send(
 
 def test_test_step_refuses_a_weak_pending_key(client: Any, secret_arn: str) -> None:
     token = str(uuid.uuid4())
+    weak = "k" * (MIN_KEY_BYTES - 1)
     client.put_secret_value(
-        SecretId=secret_arn, ClientRequestToken=token, SecretString="short", VersionStages=["AWSPENDING"]
+        SecretId=secret_arn, ClientRequestToken=token, SecretString=weak, VersionStages=["AWSPENDING"]
     )
     with pytest.raises(rotation.RotationError):
         rotation.rotate_step(client, secret_id=secret_arn, token=token, step="testSecret")
