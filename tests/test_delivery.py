@@ -127,6 +127,8 @@ def test_rules_scheduled_jobs_only_on_schedules_and_deploy_is_manual(pipeline: d
     for name in ("lint_and_scan", "test", "build_and_push", "deploy"):
         first = _resolved(pipeline, name)["rules"][0]
         assert first == {"if": '$CI_PIPELINE_SOURCE == "schedule"', "when": "never"}, name
+    assert pipeline["deploy"]["interruptible"] is False
+    assert pipeline["deploy"]["resource_group"] == "production"
     deploy_rules = pipeline["deploy"]["rules"]
     assert deploy_rules[-1]["when"] == "manual"
     assert "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH" in deploy_rules[-1]["if"]
