@@ -75,16 +75,16 @@ def test_the_lambda_entry_point_rotates_to_a_new_random_key(client: Any, secret_
 
 def test_steps_are_idempotent_when_secrets_manager_retries_them(client: Any, secret_arn: str) -> None:
     token = str(uuid.uuid4())
-    rotation.rotate_step(client, secret_id=secret_arn, token=token, step="createSecret")
+    rotation.rotate_step(client, secret_id=secret_arn, version_id=token, step="createSecret")
     pending = value(client, secret_arn, VersionId=token)
-    rotation.rotate_step(client, secret_id=secret_arn, token=token, step="createSecret")
+    rotation.rotate_step(client, secret_id=secret_arn, version_id=token, step="createSecret")
     assert value(client, secret_arn, VersionId=token) == pending, "a retry must not change the new key"
 
     for step in STEPS[1:]:
-        rotation.rotate_step(client, secret_id=secret_arn, token=token, step=step)
+        rotation.rotate_step(client, secret_id=secret_arn, version_id=token, step=step)
     current_after_finish = stages(client, secret_arn)
     for step in STEPS:  # a late retry of any step after the rotation finished changes nothing
-        rotation.rotate_step(client, secret_id=secret_arn, token=token, step=step)
+        rotation.rotate_step(client, secret_id=secret_arn, version_id=token, step=step)
     assert stages(client, secret_arn) == current_after_finish
     assert value(client, secret_arn) == pending
 
@@ -95,14 +95,14 @@ def test_rotation_refuses_what_secrets_manager_would_never_send(
     with pytest.raises(rotation.RotationError):
         rotation.handler({"SecretId": secret_arn, "Step": "createSecret"}, None)
     with pytest.raises(rotation.RotationError):
-        rotation.rotate_step(client, secret_id=secret_arn, token=str(uuid.uuid4()), step="deleteSecret")
+        rotation.rotate_step(client, secret_id=secret_arn, version_id=str(uuid.uuid4()), step="deleteSecret")
     # A later step for a version that no createSecret ever made.
     with pytest.raises(rotation.RotationError):
-        rotation.rotate_step(client, secret_id=secret_arn, token=str(uuid.uuid4()), step="finishSecret")
+        rotation.rotate_step(client, secret_id=secret_arn, version_id=str(uuid.uuid4()), step="finishSecret")
     # A secret nobody configured for rotation.
     plain = aws_resources.new_secret()
     with pytest.raises(rotation.RotationError):
-        rotation.rotate_step(client, secret_id=plain, token=str(uuid.uuid4()), step="createSecret")
+        rotation.rotate_step(client, secret_id=plain, version_id=str(uuid.uuid4()), step="createSecret")
 
 
 def test_test_step_refuses_a_weak_pending_key(client: Any, secret_arn: str) -> None:
@@ -112,7 +112,7 @@ def test_test_step_refuses_a_weak_pending_key(client: Any, secret_arn: str) -> N
         SecretId=secret_arn, ClientRequestToken=token, SecretString=weak, VersionStages=["AWSPENDING"]
     )
     with pytest.raises(rotation.RotationError):
-        rotation.rotate_step(client, secret_id=secret_arn, token=token, step="testSecret")
+        rotation.rotate_step(client, secret_id=secret_arn, version_id=token, step="testSecret")
     assert "AWSCURRENT" not in stages(client, secret_arn)[token]
 
 

@@ -43,68 +43,74 @@ def _client() -> SecretsManagerClient:
 
 def handler(event: Mapping[str, Any], context: object) -> None:
     """The Lambda entry point: {"SecretId", "ClientRequestToken", "Step"} from Secrets Manager."""
-    secret_id, token, step = (event.get(name) for name in ("SecretId", "ClientRequestToken", "Step"))
-    if not (isinstance(secret_id, str) and isinstance(token, str) and isinstance(step, str)):
+    # ClientRequestToken is the id of the version being created, not a credential.
+    secret_id, version_id, step = (event.get(name) for name in ("SecretId", "ClientRequestToken", "Step"))
+    if not (isinstance(secret_id, str) and isinstance(version_id, str) and isinstance(step, str)):
         raise RotationError("not a Secrets Manager rotation event")
-    rotate_step(_client(), secret_id=secret_id, token=token, step=step)
+    rotate_step(_client(), secret_id=secret_id, version_id=version_id, step=step)
 
 
-def rotate_step(client: SecretsManagerClient, *, secret_id: str, token: str, step: str) -> None:
+def rotate_step(client: SecretsManagerClient, *, secret_id: str, version_id: str, step: str) -> None:
     action = _STEPS.get(step)
     if action is None:
         raise RotationError(f"unknown rotation step {step!r}")
     metadata = client.describe_secret(SecretId=secret_id)
     if not metadata.get("RotationEnabled"):
         raise RotationError("rotation is not enabled for this secret")
-    stages = metadata.get("VersionIdsToStages", {}).get(token)
+    stages = metadata.get("VersionIdsToStages", {}).get(version_id)
     if stages is not None and CURRENT in stages:
-        log.info("rotation already finished", extra={"step": step, "version_id": token})
+        log.info("rotation already finished", extra={"step": step, "version_id": version_id})
         return
     # Secrets Manager creates the version (labelled AWSPENDING, without a value) before createSecret;
     # createSecret also accepts a version that does not exist yet and creates it.
     if (stages is None and step != "createSecret") or (stages is not None and PENDING not in stages):
         raise RotationError("this version is not pending rotation")
-    action(client, secret_id, token)
-    log.info("rotation step done", extra={"step": step, "version_id": token})
+    action(client, secret_id, version_id)
+    log.info("rotation step done", extra={"step": step, "version_id": version_id})
 
 
-def _create(client: SecretsManagerClient, secret_id: str, token: str) -> None:
+def _create(client: SecretsManagerClient, secret_id: str, version_id: str) -> None:
     # The current version must exist: rotating a secret nobody has initialised is a setup mistake.
     client.get_secret_value(SecretId=secret_id, VersionStage=CURRENT)
     try:
-        client.get_secret_value(SecretId=secret_id, VersionId=token, VersionStage=PENDING)
+        client.get_secret_value(SecretId=secret_id, VersionId=version_id, VersionStage=PENDING)
     except client.exceptions.ResourceNotFoundException:
         client.put_secret_value(
             SecretId=secret_id,
-            ClientRequestToken=token,
+            ClientRequestToken=version_id,
             SecretString=secrets.token_urlsafe(48),
             VersionStages=[PENDING],
         )
     # Otherwise a retried createSecret: the pending key stays as it is.
 
 
-def _set(client: SecretsManagerClient, secret_id: str, token: str) -> None:
+def _set(client: SecretsManagerClient, secret_id: str, version_id: str) -> None:
     """Nothing outside Secrets Manager holds the key: the app reads it from there."""
 
 
-def _test(client: SecretsManagerClient, secret_id: str, token: str) -> None:
-    pending = client.get_secret_value(SecretId=secret_id, VersionId=token, VersionStage=PENDING)
+def _test(client: SecretsManagerClient, secret_id: str, version_id: str) -> None:
+    pending = client.get_secret_value(SecretId=secret_id, VersionId=version_id, VersionStage=PENDING)
     value = pending.get("SecretString")
     if not isinstance(value, str) or len(value.encode()) < MIN_KEY_BYTES:
         raise RotationError(f"the pending key must be a SecretString of at least {MIN_KEY_BYTES} bytes")
 
 
-def _finish(client: SecretsManagerClient, secret_id: str, token: str) -> None:
+def _finish(client: SecretsManagerClient, secret_id: str, version_id: str) -> None:
     versions = client.describe_secret(SecretId=secret_id).get("VersionIdsToStages", {})
     current = next((version for version, stages in versions.items() if CURRENT in stages), None)
-    if current == token:
+    if current == version_id:
         return
     # Moving AWSCURRENT makes Secrets Manager label the version it leaves AWSPREVIOUS.
     if current is None:
-        client.update_secret_version_stage(SecretId=secret_id, VersionStage=CURRENT, MoveToVersionId=token)
+        client.update_secret_version_stage(
+            SecretId=secret_id, VersionStage=CURRENT, MoveToVersionId=version_id
+        )
     else:
         client.update_secret_version_stage(
-            SecretId=secret_id, VersionStage=CURRENT, MoveToVersionId=token, RemoveFromVersionId=current
+            SecretId=secret_id,
+            VersionStage=CURRENT,
+            MoveToVersionId=version_id,
+            RemoveFromVersionId=current,
         )
 
 

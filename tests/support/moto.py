@@ -192,7 +192,7 @@ def rotate(client: Any, secret_arn: str) -> str:
 
     token = str(uuid.uuid4())
     for step in ("createSecret", "setSecret", "testSecret", "finishSecret"):
-        rotate_step(client, secret_id=secret_arn, token=token, step=step)
+        rotate_step(client, secret_id=secret_arn, version_id=token, step=step)
     return token
 
 
