@@ -26,7 +26,9 @@ DEFAULT_CONTENT_TYPES = (
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+    # hide_input_in_errors: a refused configuration is printed at start-up (on Lambda, to CloudWatch),
+    # and pydantic would otherwise quote the input, JWT_SECRET included.
+    model_config = SettingsConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
 
     app_mode: Literal["local", "aws"] = "local"
     environment: Literal["development", "test", "production"] = "development"

@@ -63,7 +63,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     install_error_handlers(app)
     assert_route_policies(app)
 
-    # Added innermost first: the access log wraps everything, so it also sees refused bodies.
+    # Added innermost first: the access log wraps the body limit, so it also sees refused bodies.
     if settings.cors_allow_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -76,6 +76,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     app.add_middleware(
         BodyLimitMiddleware, max_body_bytes=settings.max_upload_bytes + MULTIPART_OVERHEAD_BYTES
     )
-    app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(AccessLogMiddleware)
+    # Outermost, so the access log's generic 500 carries the headers too.
+    app.add_middleware(SecurityHeadersMiddleware)
     return app
