@@ -5,43 +5,18 @@ HTTP 500 answered in place of DynamoDB), never from patching our own store code.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import pytest
-from botocore.awsrequest import AWSResponse
 from starlette.testclient import TestClient
 
 from app.config import Settings
 from app.factory import create_app
 from tests.support.api import Api
-from tests.support.moto import AwsResources, CallCounter, default_session_hook
+from tests.support.moto import AwsResources, CallCounter, DynamoDBFault, default_session_hook
 
 pytestmark = pytest.mark.inprocess
 
 CONTENT = b"quarterly numbers\n"
-
-
-class _Body:
-    def __init__(self, content: bytes) -> None:
-        self._content = content
-
-    def stream(self, **_: Any) -> Any:
-        yield self._content
-
-
-class InternalServerError:
-    """A botocore before-send hook: while armed, DynamoDB answers this operation with HTTP 500."""
-
-    def __init__(self) -> None:
-        self.armed = False
-        self.fired = 0
-
-    def __call__(self, request: Any, **_: Any) -> AWSResponse | None:
-        if not self.armed:
-            return None
-        self.fired += 1
-        body = b'{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"injected"}'
-        return AWSResponse(request.url, 500, {"Content-Type": "application/x-amz-json-1.0"}, _Body(body))
 
 
 def objects_in(aws_resources: AwsResources, bucket: str) -> list[str]:
@@ -72,7 +47,7 @@ def test_dynamodb_write_failing_after_the_put_leaves_no_object(
     make_aws_settings: Callable[..., Settings], aws_resources: AwsResources
 ) -> None:
     settings = make_aws_settings()
-    fault = InternalServerError()
+    fault = DynamoDBFault(500, "InternalServerError")
     puts, deletes = CallCounter(), CallCounter()
     with (
         default_session_hook("before-send.dynamodb.TransactWriteItems", fault),

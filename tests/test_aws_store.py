@@ -14,7 +14,7 @@ import pytest
 
 from app.aws import client_config
 from app.config import Settings
-from app.store.aws import StoreStateError, dynamodb_s3_store
+from app.store.aws import StoreStateError, StoreUnavailableError, dynamodb_s3_store
 from app.store.base import (
     AlreadySharedError,
     FileRecord,
@@ -28,7 +28,7 @@ from app.store.base import (
     blob_key,
 )
 from app.store.provision import INDEX_NAME, TTL_ATTRIBUTE, ensure_bucket, ensure_secret, ensure_table
-from tests.support.moto import REGION, AwsResources, default_session_hook
+from tests.support.moto import REGION, AwsResources, DynamoDBFault, default_session_hook
 
 BIG = Quota(max_bytes=10**9, max_files=10**6)
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -146,6 +146,23 @@ def test_quota_is_the_upload_write_itself(operations: tuple[Store, OperationLog]
         store.files.create(make_file(owner), quota=quota)
     assert store.files.usage(owner.id).files == 3
     assert len(store.files.list_owned(owner.id, limit=100, cursor=None).items) == 3
+
+
+def test_a_transaction_conflict_is_retryable_not_a_taken_username(settings: Settings) -> None:
+    # DynamoDB cancels a transaction that races another on the same items; nothing was wrong with it.
+    conflict = DynamoDBFault(
+        400,
+        "TransactionCanceledException",
+        CancellationReasons=[{"Code": "TransactionConflict"}, {"Code": "None"}],
+    )
+    with default_session_hook("before-send.dynamodb.TransactWriteItems", conflict):
+        store = dynamodb_s3_store(settings, config=client_config())
+    conflict.armed = True
+    with pytest.raises(StoreUnavailableError):
+        make_user(store, "racing")
+    assert conflict.fired == 1
+    conflict.armed = False
+    make_user(store, "racing")
 
 
 @pytest.mark.threat("T-13")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import secrets
 import socket
 import subprocess
@@ -173,6 +174,34 @@ def default_session_hook(event_name: str, handler: Callable[..., Any]) -> Iterat
         yield
     finally:
         events.unregister(event_name, handler)
+
+
+class _Body:
+    def __init__(self, content: bytes) -> None:
+        self._content = content
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self._content
+
+
+class DynamoDBFault:
+    """A botocore before-send hook: while armed, DynamoDB's answer to the hooked operation is this
+    error, as DynamoDB would send it (status, JSON error body); the request never leaves the client."""
+
+    def __init__(self, status: int, error_type: str, **fields: Any) -> None:
+        self.armed = False
+        self.fired = 0
+        body = {"__type": f"com.amazonaws.dynamodb.v20120810#{error_type}", "message": "injected", **fields}
+        self._status, self._body = status, json.dumps(body).encode()
+
+    def __call__(self, request: Any, **_: Any) -> Any:
+        if not self.armed:
+            return None
+        from botocore.awsrequest import AWSResponse
+
+        self.fired += 1
+        headers = {"Content-Type": "application/x-amz-json-1.0"}
+        return AWSResponse(request.url, self._status, headers, _Body(self._body))
 
 
 def enable_rotation(client: Any, secret_arn: str) -> None:

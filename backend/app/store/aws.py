@@ -70,6 +70,9 @@ _TRANSIENT_CODES = frozenset(
         "RequestTimeout",
     }
 )
+_TRANSIENT_CANCELLATIONS = frozenset(
+    {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"}
+)
 _USERS_PARTITION = "USERS"
 # DynamoDB refuses more than 100 items in one transaction and 25 in one batch write.
 _BATCH_WRITE = 25
@@ -94,7 +97,7 @@ def _translated(method: Callable[P, R]) -> Callable[P, R]:
         except ClientError as error:
             code = _code(error)
             status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
-            if code in _TRANSIENT_CODES or status >= 500:
+            if code in _TRANSIENT_CODES or status >= 500 or _conflicted(error):
                 raise StoreUnavailableError(code) from error
             raise
 
@@ -103,6 +106,15 @@ def _translated(method: Callable[P, R]) -> Callable[P, R]:
 
 def _code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _conflicted(error: ClientError) -> bool:
+    """A transaction cancelled only because another one touched the same items at the same moment:
+    nothing was wrong with the request, and trying again will do."""
+    if _code(error) != "TransactionCanceledException":
+        return False
+    codes = set(_cancellation_codes(error)) - {"None"}
+    return bool(codes) and codes <= _TRANSIENT_CANCELLATIONS
 
 
 def _cancellation_codes(error: ClientError) -> list[str]:
@@ -369,10 +381,13 @@ class DynamoUsers:
         usage = self._t.get(_usage_key(user_id))
         if usage is not None and _int(usage, "files") > 0:
             raise StoreStateError("delete the user's files first")
-        received = self._t.query_index(f"SHAREDWITH#{user_id}", limit=_BATCH_GET, cursor=None)
-        while received[0]:
-            self._t.batch_delete([_key(_str(item, "pk"), _str(item, "sk")) for item in received[0]])
-            received = self._t.query_index(f"SHAREDWITH#{user_id}", limit=_BATCH_GET, cursor=None)
+        # Paged by cursor, not re-queried from the top: the index may still list what was just deleted.
+        cursor: str | None = None
+        while True:
+            received, cursor = self._t.query_index(f"SHAREDWITH#{user_id}", limit=_BATCH_GET, cursor=cursor)
+            self._t.batch_delete([_key(_str(item, "pk"), _str(item, "sk")) for item in received])
+            if cursor is None:
+                break
         try:
             self._t.transact(
                 [
