@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import os
 import secrets
 import socket
 import subprocess
@@ -274,11 +275,19 @@ def aws_resources(moto_server: MotoServer) -> AwsResources:
 
 
 def set_aws_env(monkeypatch: pytest.MonkeyPatch, endpoint: str) -> None:
-    """What boto3 reads when the app builds its clients: the local endpoint and fake credentials only."""
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_DEFAULT_PROFILE"):
+    """What boto3 reads when the app builds its clients: the local endpoint and fake credentials only,
+    whatever AWS settings the developer's shell or ~/.aws holds (as app.devaws does for make run-aws)."""
+    for name in [n for n in os.environ if n.startswith("AWS_ENDPOINT_URL_")] + [
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_SESSION_TOKEN",
+        "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+    ]:
         monkeypatch.delenv(name, raising=False)
     for name, value in FAKE_CREDENTIALS.items():
         monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
     monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
 
