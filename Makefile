@@ -14,7 +14,7 @@ DATA_DIR ?= .data
 export DATA_DIR
 PIP_INSTALL = -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps
 
-.PHONY: help venv tools run run-aws test lint format pytest make-admin hooks fuzz bench security lock clean
+.PHONY: help venv tools run run-aws test lint format pytest make-admin hooks fuzz bench security lock clean ci-list
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -76,6 +76,14 @@ lock: ## Re-lock requirements/*.txt with hashes (needs uv)
 	$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
 	for f in app dev tools; do $(PYTHON) -m uv pip compile --universal --python-version 3.11 \
 	  --generate-hashes --quiet --custom-compile-command "make lock" requirements/$$f.in -o requirements/$$f.txt; done
+
+GITLAB_CI_LOCAL := tools/gitlab-ci-local/node_modules/.bin/gitlab-ci-local
+$(GITLAB_CI_LOCAL): tools/gitlab-ci-local/package-lock.json
+	npm ci --prefix tools/gitlab-ci-local --no-audit --no-fund
+	@touch $@
+
+ci-list: $(GITLAB_CI_LOCAL) ## List the GitLab pipeline's jobs (gitlab-ci-local 4.60.0, needs node and npm)
+	$(GITLAB_CI_LOCAL) --list-all
 
 clean: ## Remove virtual environments, data and reports
 	rm -rf $(VENV) $(TOOLS_VENV) $(DATA_DIR) reports .pytest_cache .mypy_cache .ruff_cache
