@@ -35,6 +35,9 @@ def moto_answers(endpoint: str) -> bool:
 
 def start_moto_server(port: int, log: IO[bytes], *, timeout: float = 30.0) -> subprocess.Popen[bytes]:
     """moto_server on the loopback interface only, answering before this returns."""
+    url = f"http://127.0.0.1:{port}"
+    if moto_answers(url):
+        raise RuntimeError(f"something already answers on {url}")
     process = subprocess.Popen(  # noqa: S603 - our own interpreter and fixed arguments
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
         stdout=log,
@@ -42,10 +45,11 @@ def start_moto_server(port: int, log: IO[bytes], *, timeout: float = 30.0) -> su
         stdin=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + timeout
-    while not moto_answers(f"http://127.0.0.1:{port}"):
+    # Answering is not enough: another process may have taken the port first; ours must still run.
+    while not moto_answers(url) or process.poll() is not None:
         if process.poll() is not None or time.monotonic() > deadline:
             stop(process)
-            raise RuntimeError(f"moto_server did not start on 127.0.0.1:{port}")
+            raise RuntimeError(f"moto_server did not start on {url}")
         time.sleep(0.05)
     return process
 

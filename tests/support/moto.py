@@ -261,8 +261,16 @@ class AwsResources:
 
 @pytest.fixture(scope="session")
 def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
-    server = MotoServer(port=free_port(), log_path=tmp_path_factory.mktemp("moto") / "moto_server.log")
-    server.start()
+    log_path = tmp_path_factory.mktemp("moto") / "moto_server.log"
+    # A free port can be taken by another process before moto binds it: try a few.
+    for attempt in range(3):
+        server = MotoServer(port=free_port(), log_path=log_path)
+        try:
+            server.start()
+            break
+        except RuntimeError:
+            if attempt == 2:
+                raise
     yield server
     server.stop()
 
