@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, BinaryIO, ParamSpec, TypeVar
 
 import boto3
@@ -127,7 +127,7 @@ def _cancellation_codes(error: ClientError) -> list[str]:
 
 def _ts(value: datetime) -> str:
     # Fixed width and always UTC, so string order is time order (the same format as the local store).
-    return value.isoformat(timespec="microseconds")
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def _s(value: str) -> AttributeValueTypeDef:
