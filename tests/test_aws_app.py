@@ -91,9 +91,10 @@ def test_store_out_of_reach_with_a_cached_key_is_never_200(
         proxy.stop()
         for path in ("/users/me", "/files", "/shares"):
             response = http.get(path, headers=user.headers)
-            # The token verifies with the cached key, but the user cannot be loaded: refused, with a
-            # generic body. (503 once errors.py maps StoreUnavailableError; 500 until then.)
-            assert response.status_code in {500, 503}, (path, response.status_code)
+            # The token verifies with the cached key, but the user cannot be loaded: refused with 503
+            # and a generic body.
+            assert response.status_code == 503, (path, response.status_code)
+            assert response.headers["retry-after"] == "5"
             assert "testing" not in response.text
             assert "amazonaws" not in response.text.lower()
             assert "botocore" not in response.text.lower()

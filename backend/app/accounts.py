@@ -38,13 +38,16 @@ def change_password(store: Store, *, user: User, new_password: str) -> None:
 
 
 def delete_account(store: Store, *, user: User) -> None:
-    """Files go first (metadata, then blob), so no record ever points at a missing blob."""
+    """Files go first (metadata, then blob), so no record ever points at a missing blob. Pages are
+    walked by cursor: an eventually consistent listing may still show a file just deleted."""
+    cursor: str | None = None
     while True:
-        page = store.files.list_owned(user.id, limit=100, cursor=None)
-        if not page.items:
-            break
+        page = store.files.list_owned(user.id, limit=100, cursor=cursor)
         for record in page.items:
             store.files.delete(record)
             store.blobs.delete(blob_key(record))
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
     store.users.delete(user.id)
     log.info("account deleted", extra={"user_id": user.id})

@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from app.security.keys import KeyUnavailableError
-from app.store.base import InvalidCursorError
+from app.store.base import InvalidCursorError, StoreUnavailableError
 from app.uploads import UploadRejectedError
 
 log = logging.getLogger(__name__)
@@ -29,8 +29,9 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": errors}, status_code=422)
 
 
-async def _key_unavailable(request: Request, exc: Exception) -> JSONResponse:
-    log.error("signing key unavailable: %s", exc)
+async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+    # Fail closed: a key or a record we cannot read refuses the request, and the client may retry.
+    log.error("dependency unavailable: %s: %s", type(exc).__name__, exc)
     return JSONResponse(
         {"detail": "Service temporarily unavailable"}, status_code=503, headers={"Retry-After": "5"}
     )
@@ -47,6 +48,7 @@ async def _invalid_cursor(request: Request, exc: Exception) -> JSONResponse:
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(KeyUnavailableError, _key_unavailable)
+    app.add_exception_handler(KeyUnavailableError, _unavailable)
+    app.add_exception_handler(StoreUnavailableError, _unavailable)
     app.add_exception_handler(UploadRejectedError, _upload_rejected)
     app.add_exception_handler(InvalidCursorError, _invalid_cursor)

@@ -38,6 +38,7 @@ from app.store.base import (
     Role,
     Share,
     Store,
+    StoreUnavailableError,
     Usage,
     User,
     UsernameTakenError,
@@ -77,10 +78,6 @@ _USERS_PARTITION = "USERS"
 # DynamoDB refuses more than 100 items in one transaction and 25 in one batch write.
 _BATCH_WRITE = 25
 _BATCH_GET = 100
-
-
-class StoreUnavailableError(Exception):
-    """DynamoDB or S3 could not be reached or asked us to back off: a 503, not a 500."""
 
 
 class StoreStateError(Exception):

@@ -35,6 +35,10 @@ class InvalidCursorError(StoreError):
     pass
 
 
+class StoreUnavailableError(Exception):
+    """The store could not be reached or asked us to back off: a 503, never a 500 or a pass."""
+
+
 @dataclass(frozen=True, repr=False)
 class User:
     id: str
