@@ -13,7 +13,7 @@ import unicodedata
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -27,7 +27,7 @@ from starlette.testclient import TestClient
 from app.config import MIB, Settings
 from app.factory import MULTIPART_OVERHEAD_BYTES, create_app
 from app.filenames import MAX_NAME_LENGTH, content_disposition, sanitize_filename
-from app.store.base import Usage, User
+from app.store.base import FileRecord, Share, Usage, User
 from tests.conftest import VIAS, client_for
 from tests.support.api import Api, Session
 
@@ -633,13 +633,19 @@ PAGE_CAP = 100
 
 
 @pytest.fixture
-def many_files(api: Api) -> tuple[Session, Session, list[str]]:
+def many_files(api: Api, app: FastAPI) -> tuple[Session, Session, list[str]]:
+    """Seeded through the store (the API path is covered elsewhere), ten items per timestamp, so
+    keyset pagination must also break ties on the id."""
     owner, recipient = api.register(), api.register()
+    services = app.state.services
+    base = datetime.now(UTC)
     ids = []
     for index in range(PAGE_CAP + 5):
-        file_id = api.upload(owner, b"%d\n" % index, name=f"{index}.txt")["id"]
-        api.share(owner, file_id, recipient)
-        ids.append(file_id)
+        created = base + timedelta(seconds=index // 10)
+        record = FileRecord(str(uuid.uuid4()), owner.id, f"{index}.txt", 1, "text/plain", "0" * 64, created)
+        services.store.files.create(record, quota=services.quota)
+        services.store.shares.add(Share(record.id, recipient.id, recipient.username, created))
+        ids.append(record.id)
     return owner, recipient, ids
 
 

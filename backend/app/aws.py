@@ -3,6 +3,7 @@ cold start never pay for it. Endpoints follow AWS_ENDPOINT_URL when set (moto_se
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 from app.config import Settings
@@ -13,9 +14,18 @@ if TYPE_CHECKING:
 
     from app.store.base import Store
 
+# botocore logs request parameters and response bodies at DEBUG, and those carry the signing key
+# (GetSecretValue's response, the rotation's PutSecretValue). Whatever level the root logger runs at,
+# Lambda's ApplicationLogLevel=DEBUG included, the SDK logs warnings only.
+_SDK_LOGGERS = ("boto3", "botocore", "s3transfer", "urllib3")
+
 
 def client_config() -> Config:
+    """Every AWS client of the app is built with this, so the SDK's loggers are quiet before it runs."""
     from botocore.config import Config
+
+    for name in _SDK_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
 
     # Short timeouts and few retries: a request waiting on a dead endpoint should fail fast (503),
     # not hold the Lambda until its own timeout.

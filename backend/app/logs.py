@@ -25,9 +25,19 @@ def redact(text: str) -> str:
 
 
 class RedactingFilter(logging.Filter):
+    """Redacts the message, string `extra` fields and the traceback text, which whatever formatter
+    the handler has (ours, or the Lambda runtime's) then uses as they are."""
+
     def filter(self, record: logging.LogRecord) -> bool:
         record.msg = redact(record.getMessage())
         record.args = None
+        for key, value in list(vars(record).items()):
+            if key not in _STANDARD_ATTRS and isinstance(value, str):
+                setattr(record, key, redact(value))
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
         return True
 
 
@@ -38,9 +48,15 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": redact(record.getMessage()),
         }
-        entry.update({key: value for key, value in vars(record).items() if key not in _STANDARD_ATTRS})
+        entry.update(
+            {
+                key: redact(value) if isinstance(value, str) else value
+                for key, value in vars(record).items()
+                if key not in _STANDARD_ATTRS
+            }
+        )
         if record.exc_info:
-            entry["error"] = redact(self.formatException(record.exc_info))
+            entry["error"] = redact(record.exc_text or self.formatException(record.exc_info))
         return json.dumps(entry, default=str)
 
 

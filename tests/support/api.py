@@ -10,6 +10,9 @@ from typing import Any
 import httpx2
 
 PASSWORD = "correct horse battery staple"
+# Every password and token this helper handles, append-only: the session's log audit (tests/conftest.py)
+# fails the run if any of them reaches a log record.
+SENSITIVE_VALUES: list[str] = [PASSWORD]
 
 
 @dataclass
@@ -34,6 +37,7 @@ class Api:
 
     def register(self, username: str | None = None, password: str = PASSWORD) -> Session:
         username = username or self.unique_username()
+        SENSITIVE_VALUES.append(password)
         created = self.client.post("/auth/register", json={"username": username, "password": password})
         assert created.status_code == 201, created.text
         session = Session(created.json()["id"], username, password, self.login(username, password))
@@ -44,6 +48,7 @@ class Api:
         response = self.client.post("/auth/token", data={"username": username, "password": password})
         assert response.status_code == 200, response.text
         token: str = response.json()["access_token"]
+        SENSITIVE_VALUES.append(token)
         return token
 
     def upload(
