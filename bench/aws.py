@@ -1,0 +1,128 @@
+"""AWS mode against a local moto_server: the cold start against hello + boto3 client + PyJWT, and how
+often Secrets Manager is asked for the key while requests are served."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+from pathlib import Path
+from typing import Any
+
+from bench import cold
+from bench.warm import _expect, _invoker
+
+REGION = "us-east-1"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _env(endpoint: str, secret_arn: str, table: str, bucket: str) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("AWS_") or key in {"AWS_CA_BUNDLE"}
+    }
+    env.update(
+        APP_MODE="aws",
+        ENVIRONMENT="production",
+        LOG_LEVEL="WARNING",
+        JWT_SECRET_ARN=secret_arn,
+        TABLE_NAME=table,
+        BUCKET_NAME=bucket,
+        AWS_REGION=REGION,
+        AWS_DEFAULT_REGION=REGION,
+        AWS_ENDPOINT_URL=endpoint,
+        AWS_ACCESS_KEY_ID="local-moto",
+        AWS_SECRET_ACCESS_KEY="local-moto",  # noqa: S106 - moto's throw-away credentials
+        AWS_CONFIG_FILE=os.devnull,
+        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+    )
+    return env
+
+
+def _fetches_per_requests(env: dict[str, str], requests: int) -> dict[str, Any]:
+    """Serves `requests` authenticated calls through the handler; counts GetSecretValue calls made
+    after the first request (which may legitimately fetch the key once)."""
+    import boto3
+    from mangum import Mangum
+
+    from app import accounts
+    from app.config import Settings
+    from app.factory import create_app
+
+    saved = dict(os.environ)
+    os.environ.update(env)
+    try:
+        calls: list[str] = []
+        session = boto3.DEFAULT_SESSION or boto3.setup_default_session() or boto3.DEFAULT_SESSION
+        assert session is not None
+        session.events.register(
+            "before-call.secrets-manager.GetSecretValue", lambda **_: calls.append("GetSecretValue")
+        )
+        app = create_app(Settings())
+        services = app.state.services
+        user = accounts.register(
+            services.store, username=f"bench_{secrets.token_hex(4)}", password=secrets.token_urlsafe(16)
+        )
+        call = _invoker(Mangum(app, lifespan="off"))
+        token = services.tokens.issue(user_id=user.id, token_version=user.token_version).token
+        _expect(call("GET", "/users/me", token=token), 200)
+        before = len(calls)
+        for _ in range(requests):
+            _expect(call("GET", "/users/me", token=token), 200)
+        during = len(calls) - before
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return {
+        "name": f"AWS mode: Secrets Manager fetches per {requests} authenticated requests",
+        "value": float(during),
+        "baseline": float(requests),
+        "unit": "fetches",
+        "ratio": round(during / requests, 4),
+        "target": 0.0,
+        "met": during == 0,
+        "samples": 1,
+    }
+
+
+def measure(work: Path, *, quick: bool, targets: dict[str, float]) -> list[dict[str, object]]:
+    from app.devaws import start_moto_server, stop
+    from app.store.provision import provision
+
+    work.mkdir(parents=True, exist_ok=True)
+    port = _free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    with (work / "moto.log").open("wb") as log:
+        server = start_moto_server(port, log)
+        try:
+            saved = dict(os.environ)
+            os.environ.update(_env(endpoint, "", "", ""))
+            try:
+                resources = provision(
+                    table_name="bench-table",
+                    bucket_name="bench-bucket",
+                    secret_name="bench/jwt",  # noqa: S106 - a name, not a secret
+                    region=REGION,
+                    endpoint_url=endpoint,
+                )
+            finally:
+                os.environ.clear()
+                os.environ.update(saved)
+            env = _env(endpoint, resources.secret_arn, resources.table_name, resources.bucket_name)
+            figures = cold.measure(
+                name="AWS mode",
+                app_env=env,
+                baseline_module="bench.baselines_aws",
+                repeats=3 if quick else 15,
+                target=targets["cold_aws"],
+            )
+            figures.append(_fetches_per_requests(env, 50 if quick else 1000))
+            return figures
+        finally:
+            stop(server)
