@@ -1,0 +1,407 @@
+"""docs/workshop.md is run, not just read.
+
+Every ```sh block is a command a reader will paste. Unmarked blocks run here, section by section (a
+`##` or `###` heading starts a section): one `bash -euo pipefail` per section, in a fresh copy of the
+repository, so a section never leans on another one or on the state of this checkout. The comment on
+the line above a block may say what it needs instead:
+
+    <!-- needs: docker, trivy -->     what this machine lacks (KNOWN_NEEDS): only syntax-checked
+    <!-- server -->                   `make run`: started on a free port before the section's other blocks
+    <!-- needs: server -->            runs, against that server (PORT is set for the section)
+    <!-- not-run: why -->             only for NOT_RUN commands, which must not run inside the suite
+
+Static checks keep the rest honest: the rule table matches semgrep.yml, every `make` target and
+script named exists, and every Semgrep call keeps metrics and the version check off.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+GUIDE = ROOT / "docs" / "workshop.md"
+KNOWN_NEEDS = frozenset({"docker", "trivy", "aws", "node", "network", "server"})
+# Commands that run fine here but not from inside the suite: the suite itself, and re-locking, which
+# rewrites tracked files from the package index.
+NOT_RUN = frozenset({"make test", "make lock"})
+LANGUAGES = frozenset({"sh", "text", "yaml", "json", "python"})
+SECTION_TIMEOUT = 240
+SERVER_START_TIMEOUT = 60
+# The caller's settings must not leak into the reader's commands: the guide sets what it needs itself
+# (a SEMGREP_ENABLE_VERSION_CHECK inherited from CI would hide a guide that forgot it).
+SCRUBBED = frozenset(
+    {
+        "SEMGREP_ENABLE_VERSION_CHECK",
+        "REPORTS_DIR",
+        "TOOLS_BIN",
+        "DATA_DIR",
+        "HOST",
+        "PORT",
+        "VIRTUAL_ENV",
+        "GIT_DIR",
+        "GIT_WORK_TREE",
+        "GIT_INDEX_FILE",
+        "MAKEFLAGS",
+        "MAKELEVEL",
+        "MFLAGS",
+        "MAKEOVERRIDES",
+        "APP_MODE",
+        "ENVIRONMENT",
+        "JWT_SECRET",
+        "JWT_SECRET_ARN",
+        "CORS_ALLOW_ORIGINS",
+        "AWS_ENDPOINT_URL",
+    }
+)
+_HEADING = re.compile(r"^(#{1,3}) (?P<title>.+?)\s*$")
+_FENCE_OPEN = re.compile(r"^```(?P<lang>[\w-]*)\s*$")
+_MARKER = re.compile(r"^<!--\s*(?P<body>.*?)\s*-->\s*$")
+_RULE_ROW = re.compile(r"^\| `(?P<id>[a-z0-9-]+)` \| (?P<severity>[A-Z]+) \| (?P<threat>T-\d\d) \|")
+
+
+@dataclasses.dataclass(frozen=True)
+class Block:
+    line: int  # of the opening fence, 1-based
+    lang: str
+    code: str
+    section: str
+    marker: str | None  # the body of the HTML comment right above the fence
+
+    @property
+    def needs(self) -> frozenset[str]:
+        if self.marker and self.marker.startswith("needs:"):
+            return frozenset(part.strip() for part in self.marker[len("needs:") :].split(","))
+        return frozenset()
+
+    @property
+    def is_server(self) -> bool:
+        return self.marker == "server"
+
+    @property
+    def runs(self) -> bool:
+        """Run by this test: unmarked, or a client of the section's server."""
+        return self.lang == "sh" and (self.marker is None or self.needs == {"server"})
+
+    @property
+    def commands(self) -> list[str]:
+        lines = (line.split(" #", 1)[0].strip() for line in self.code.splitlines())
+        return [line for line in lines if line and not line.startswith("#")]
+
+
+def parse(text: str) -> list[Block]:
+    blocks: list[Block] = []
+    lines = text.splitlines()
+    section = "intro"
+    index = 0
+    while index < len(lines):
+        heading = _HEADING.match(lines[index])
+        opening = _FENCE_OPEN.match(lines[index])
+        if heading:
+            section = heading["title"]
+        elif opening:
+            end = index + 1
+            while end < len(lines) and lines[end].rstrip() != "```":
+                end += 1
+            assert end < len(lines), f"docs/workshop.md:{index + 1}: unclosed code block"
+            marker = _MARKER.match(lines[index - 1]) if index else None
+            blocks.append(
+                Block(
+                    line=index + 1,
+                    lang=opening["lang"],
+                    code="\n".join(lines[index + 1 : end]) + "\n",
+                    section=section,
+                    marker=marker["body"] if marker else None,
+                )
+            )
+            index = end
+        index += 1
+    return blocks
+
+
+BLOCKS = parse(GUIDE.read_text(encoding="utf-8"))
+SHELL = [block for block in BLOCKS if block.lang == "sh"]
+SECTIONS: dict[str, list[Block]] = {}
+for _block in SHELL:
+    if _block.runs or _block.is_server:
+        SECTIONS.setdefault(_block.section, []).append(_block)
+
+
+def _where(block: Block) -> str:
+    return f"docs/workshop.md:{block.line}"
+
+
+def _slug(title: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
+
+
+# ------------------------------------------------------------------------------------ static checks
+
+
+def test_the_guide_has_runnable_sections_for_each_part() -> None:
+    # The parser found the guide's structure (a broken fence would silently hide blocks).
+    assert len(SHELL) >= 30
+    titles = " ".join(SECTIONS)
+    for part in (
+        "Run it",
+        "Test the rules",
+        ".trivyignore.yaml",
+        "infra/template.yaml",
+        "gate at a time",
+        "Merge requests",
+        "running server",
+        "before you push",
+    ):
+        assert part in titles, f"no runnable block under a heading about {part!r}"
+    assert sum(block.runs for block in SHELL) >= 20
+
+
+def test_every_block_has_a_known_language() -> None:
+    unknown = [f"{_where(block)}: ```{block.lang}" for block in BLOCKS if block.lang not in LANGUAGES]
+    # Shell commands are ```sh so that this test finds them all (not bash, shell or console).
+    assert unknown == []
+
+
+def test_every_shell_block_runs_here_or_says_what_it_needs() -> None:
+    problems = []
+    for block in SHELL:
+        if block.marker is None or block.is_server:
+            continue
+        if block.marker.startswith("needs:"):
+            unknown = block.needs - KNOWN_NEEDS
+            if unknown or not block.needs:
+                problems.append(f"{_where(block)}: unknown needs {sorted(unknown)}")
+        elif block.marker.startswith("not-run:"):
+            reason = block.marker[len("not-run:") :].strip()
+            if not reason or not set(block.commands) <= NOT_RUN:
+                problems.append(f"{_where(block)}: not-run is for {sorted(NOT_RUN)}, with a reason")
+        else:
+            problems.append(f"{_where(block)}: unknown marker {block.marker!r}")
+    assert problems == []
+
+
+def test_marked_lines_are_only_ever_in_front_of_shell_blocks() -> None:
+    # A marker in front of a text block would be a command that silently stopped being tested.
+    assert [_where(b) for b in BLOCKS if b.marker and b.lang != "sh"] == []
+
+
+def test_server_blocks_start_make_run_before_their_clients() -> None:
+    for section, blocks in SECTIONS.items():
+        servers = [block for block in blocks if block.is_server]
+        clients = [block for block in blocks if "server" in block.needs]
+        assert len(servers) <= 1, section
+        if clients or servers:
+            assert servers, f"{section}: `needs: server` blocks without a `server` block"
+            assert blocks[0].is_server, f"{section}: the server block must come first"
+            assert servers[0].commands == ["make run"], _where(servers[0])
+    assert any(block.is_server for block in SHELL)
+    # A client block outside any runnable section would never run.
+    orphans = [_where(b) for b in SHELL if "server" in b.needs and b.section not in SECTIONS]
+    assert orphans == []
+
+
+def test_every_shell_block_is_valid_bash() -> None:
+    broken = []
+    for block in SHELL:
+        done = subprocess.run(
+            ["bash", "-n"], input=block.code, capture_output=True, text=True, timeout=30, check=False
+        )
+        if done.returncode != 0:
+            broken.append(f"{_where(block)}: {done.stderr.strip()}")
+    assert broken == []
+
+
+def test_make_targets_scripts_and_tests_named_by_the_guide_exist() -> None:
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    targets = set(re.findall(r"^([a-z][a-z-]*):", makefile, flags=re.MULTILINE))
+    missing = []
+    for block in SHELL:
+        for target in re.findall(r"(?:^|[;&|]\s*)make ((?:[a-z][a-z-]* ?)+)", block.code, re.MULTILINE):
+            missing += [f"{_where(block)}: make {t}" for t in target.split() if t not in targets]
+        paths = re.findall(
+            r"(?<![\w./-])((?:ci|scripts|infra|tools)/[\w./-]+|tests/test_\w+\.py)", block.code
+        )
+        missing += [f"{_where(block)}: {path}" for path in paths if not (ROOT / path).exists()]
+    assert missing == []
+
+
+def test_every_semgrep_call_keeps_metrics_and_the_version_check_off() -> None:
+    problems = []
+    for section in {block.section for block in SHELL}:
+        code = "".join(block.code for block in SHELL if block.section == section)
+        calls = [line for line in code.splitlines() if ".venv-tools/bin/semgrep" in line]
+        if not calls:
+            continue
+        # Without it, semgrep waits about 100 s for PyPI before every run when offline.
+        if "export SEMGREP_ENABLE_VERSION_CHECK=0" not in code.split(".venv-tools/bin/semgrep", 1)[0]:
+            problems.append(f"{section}: export SEMGREP_ENABLE_VERSION_CHECK=0 before calling semgrep")
+        for call in calls:
+            if " scan " in call and "--metrics=off" not in call:
+                problems.append(f"{section}: {call.strip()}")
+    assert problems == []
+
+
+def test_the_rule_table_is_semgrep_yml() -> None:
+    text = GUIDE.read_text(encoding="utf-8")
+    table = {m["id"]: (m["severity"], m["threat"]) for m in map(_RULE_ROW.match, text.splitlines()) if m}
+    rules = yaml.safe_load((ROOT / "semgrep.yml").read_text(encoding="utf-8"))["rules"]
+    assert table == {rule["id"]: (rule["severity"], rule["metadata"]["threat"]) for rule in rules}
+
+
+# --------------------------------------------------------------------------------- running the guide
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _git(cwd: Path, *args: str) -> None:
+    identity = ["-c", "user.name=workshop-test", "-c", "user.email=workshop-test@example.invalid"]
+    subprocess.run(
+        ["git", *identity, "-c", "commit.gpgsign=false", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+
+
+def copy_repository(dest: Path, env: dict[str, str]) -> Path:
+    """The files a commit could contain, as they are in the working tree, in a new git repository
+    whose .venv and .venv-tools are links to this checkout's."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+        timeout=60,
+    ).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        source = ROOT / name
+        if source.is_symlink() or source.is_file():  # a deleted file is still listed until staged
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            # copy2 keeps modification times, which make compares to decide the venvs are built.
+            shutil.copy2(source, dest / name, follow_symlinks=False)
+    for venv in (".venv", ".venv-tools"):
+        (dest / venv).symlink_to(ROOT / venv)
+    _git(dest, "init", "-q")
+    _git(dest, "symbolic-ref", "HEAD", "refs/heads/main")
+    # .gitignore's `.venv*/` matches directories, not the links.
+    with (dest / ".git" / "info" / "exclude").open("a") as exclude:
+        exclude.write("/.venv\n/.venv-tools\n")
+    _git(dest, "add", "-A")
+    _git(dest, "commit", "-q", "-m", "workshop copy")
+    # Through the links, a make that found the venvs stale would rebuild this checkout's.
+    fresh = subprocess.run(
+        ["make", "-q", ".venv/.installed", ".venv-tools/.installed"],
+        cwd=dest,
+        env=env,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    if fresh.returncode != 0:
+        pytest.fail("run `make venv tools` first: the virtual environments are missing or stale")
+    return dest
+
+
+def _environment(port: int) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in SCRUBBED and not key.startswith(("PYTEST_", "COV_CORE_"))
+    }
+    env["PORT"] = str(port)
+    return env
+
+
+def _wait_for_health(port: int, server: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + SERVER_START_TIMEOUT
+    url = f"http://127.0.0.1:{port}/health"
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"`make run` exited with {server.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    pytest.fail(
+        f"`make run` did not answer {url} within {SERVER_START_TIMEOUT} s:\n{log.read_text()[-3000:]}"
+    )
+
+
+def _stop(server: subprocess.Popen[bytes]) -> None:
+    # The server block runs in its own session: make, uvicorn and anything else it started go together.
+    try:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=15)
+    except ProcessLookupError:
+        return
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait(timeout=15)
+
+
+def _script(blocks: list[Block]) -> str:
+    # The marker line before each block says which one failed.
+    return "".join(f"printf '\\n>>> {_where(block)}\\n'\n{block.code}" for block in blocks)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("section", list(SECTIONS), ids=[_slug(title) for title in SECTIONS])
+def test_section_runs_as_written(section: str, tmp_path: Path) -> None:
+    port = _free_port()
+    env = _environment(port)
+    repo = copy_repository(tmp_path / "repo", env)
+    blocks = SECTIONS[section]
+    server: subprocess.Popen[bytes] | None = None
+    log = tmp_path / "server.log"
+    try:
+        if blocks[0].is_server:
+            with log.open("wb") as sink:
+                server = subprocess.Popen(
+                    ["bash", "-euo", "pipefail", "-c", blocks[0].code],
+                    cwd=repo,
+                    env=env,
+                    stdout=sink,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            _wait_for_health(port, server, log)
+            blocks = blocks[1:]
+        script = tmp_path / "section.sh"
+        script.write_text(_script(blocks))
+        try:
+            done = subprocess.run(
+                ["bash", "-euo", "pipefail", str(script)],
+                cwd=repo,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                timeout=SECTION_TIMEOUT,
+                check=False,
+            )
+        except subprocess.TimeoutExpired as expired:
+            output = expired.stdout if isinstance(expired.stdout, str) else (expired.stdout or b"").decode()
+            pytest.fail(f"{section}: still running after {SECTION_TIMEOUT} s:\n{output[-6000:]}")
+        assert done.returncode == 0, done.stdout[-6000:]
+    finally:
+        if server is not None:
+            _stop(server)
