@@ -171,6 +171,9 @@ def test_every_block_has_a_known_language() -> None:
     unknown = [f"{_where(block)}: ```{block.lang}" for block in BLOCKS if block.lang not in LANGUAGES]
     # Shell commands are ```sh so that this test finds them all (not bash, shell or console).
     assert unknown == []
+    # The parser reads fences at the start of a line only: an indented one would hide its commands.
+    lines = GUIDE.read_text(encoding="utf-8").splitlines()
+    assert [n for n, line in enumerate(lines, 1) if re.match(r"\s+(```|~~~)|~~~", line)] == []
 
 
 def test_every_shell_block_runs_here_or_says_what_it_needs() -> None:
