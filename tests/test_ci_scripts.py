@@ -210,24 +210,40 @@ def test_ecr_gate_honours_only_reasoned_unexpired_acceptances(tmp_path: Path) ->
     assert _ecr_gate(tmp_path, scan, no_reason) == 1
 
 
-def test_wait_ecr_scan_waits_then_gates(stub_bin: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("final_status", ["COMPLETE", "ACTIVE"])
+def test_wait_ecr_scan_polls_until_done_then_gates(stub_bin: Path, tmp_path: Path, final_status: str) -> None:
     scan = json.dumps(_findings(("CVE-2030-1", "HIGH")))
+    polls = tmp_path / "polls"
     _stub(
         stub_bin,
         "aws",
         f"""
+        if [[ "$*" == *"--query imageScanStatus.status"* ]]; then
+          echo x >> {polls}
+          [[ $(wc -l < {polls}) -ge 2 ]] && echo {final_status} || echo IN_PROGRESS
+          exit 0
+        fi
         [[ "$2" == describe-image-scan-findings ]] && echo '{scan}'
         exit 0
     """,
     )
     (tmp_path / ".trivyignore.yaml").write_text("vulnerabilities: []\n")
-    env = {"PYTHON": sys.executable}
+    env = {"PYTHON": sys.executable, "ECR_SCAN_POLL_SECONDS": "0"}
     done = _run_script("wait-ecr-scan.sh", "fastapi-lambda", DIGEST, stub_bin=stub_bin, cwd=tmp_path, env=env)
     assert done.returncode == 1
     assert "BLOCKING  HIGH     CVE-2030-1" in done.stdout
-    calls = _calls(stub_bin)
-    waited = "aws ecr wait image-scan-complete --repository-name fastapi-lambda"
-    assert calls[0] == f"{waited} --image-id imageDigest={DIGEST}"
+    assert polls.read_text().count("x") == 2
+
+
+@pytest.mark.parametrize(("status", "timeout"), [("FAILED", "600"), ("IN_PROGRESS", "0")])
+def test_wait_ecr_scan_fails_when_no_scan_completes(
+    stub_bin: Path, tmp_path: Path, status: str, timeout: str
+) -> None:
+    _stub(stub_bin, "aws", f"echo {status}; exit 0")
+    env = {"PYTHON": sys.executable, "ECR_SCAN_POLL_SECONDS": "0", "ECR_SCAN_TIMEOUT_SECONDS": timeout}
+    done = _run_script("wait-ecr-scan.sh", "fastapi-lambda", DIGEST, stub_bin=stub_bin, cwd=tmp_path, env=env)
+    assert done.returncode == 1
+    assert status in done.stderr
 
 
 def test_openapi_for_dast_comes_from_the_app_at_this_commit() -> None:
