@@ -37,7 +37,7 @@ tools: $(TOOLS_VENV)/.installed ## Create .venv-tools with the locked security s
 run: venv ## Serve the API on the embedded default (SQLite + a local folder)
 	@echo "API docs: http://$(HOST):$(PORT)/docs   (data in $(DATA_DIR))"
 	@# --no-access-log: uvicorn's own access log prints raw query strings, where a misused token travels.
-	APP_MODE=local $(VENV)/bin/uvicorn app.main:app --app-dir backend --host $(HOST) --port $(PORT) --no-access-log
+	APP_MODE=local ENVIRONMENT=$${ENVIRONMENT:-development} $(VENV)/bin/uvicorn app.main:app --app-dir backend --host $(HOST) --port $(PORT) --no-access-log
 
 run-aws: venv ## Serve the API in AWS mode against a local moto_server
 	PYTHONPATH=backend $(PY) -m app.devaws --host $(HOST) --port $(PORT) --moto-port $(MOTO_PORT)

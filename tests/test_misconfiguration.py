@@ -129,6 +129,16 @@ def test_docs_and_schema_are_not_served_in_production(make_settings: Callable[..
 
 @pytest.mark.inprocess
 @pytest.mark.threat("T-18")
+def test_production_is_the_default_when_environment_is_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A deployment that forgets ENVIRONMENT must not publish its docs and schema.
+    monkeypatch.delenv("ENVIRONMENT", raising=False)
+    settings = Settings(jwt_secret="x" * 48)
+    assert settings.environment == "production"
+    assert settings.docs_enabled is False
+
+
+@pytest.mark.inprocess
+@pytest.mark.threat("T-18")
 def test_production_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("ENVIRONMENT", "production")
     monkeypatch.setenv("APP_MODE", "local")

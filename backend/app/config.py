@@ -31,7 +31,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
 
     app_mode: Literal["local", "aws"] = "local"
-    environment: Literal["development", "test", "production"] = "development"
+    # Secure by default: a deployment that forgets to set ENVIRONMENT serves no /docs or schema.
+    environment: Literal["development", "test", "production"] = "production"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     # Local mode (embedded default).

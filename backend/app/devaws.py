@@ -134,6 +134,7 @@ def _serve(host: str, port: int, endpoint: str, log_path: Path) -> int:
 
     # The secret's ARN is known only once it exists; the other names come from the usual settings.
     os.environ.update(APP_MODE="aws", JWT_SECRET_ARN=SIGNING_KEY_NAME)
+    os.environ.setdefault("ENVIRONMENT", "development")  # a dev server: /docs on
     settings = Settings()
     resources = provision(
         table_name=settings.table_name,
