@@ -206,8 +206,7 @@ def test_token_of_another_user_spliced_is_401(api: Api, user: Session) -> None:
 @pytest.mark.parametrize(
     "token",
     [
-        "",
-        " ",
+        "-",
         "null",
         "undefined",
         "a.b.c",
@@ -236,7 +235,8 @@ def test_malformed_tokens_are_401(api: Api, user: Session, token: str) -> None:
 @pytest.mark.threat("T-01")
 @pytest.mark.parametrize(
     "authorization",
-    ["Basic {t}", "Token {t}", "Bearer", "Bearer ", "{t}", "Bearer: {t}", "Bearer {t} {t}", "Bearer\t{t}x"],
+    # Trailing whitespace is left out: it cannot cross a real HTTP connection (--base-url).
+    ["Basic {t}", "Token {t}", "Bearer", "{t}", "Bearer: {t}", "Bearer {t} {t}", "Bearer\t{t}x"],
 )
 def test_wrong_authorization_schemes_are_401(api: Api, user: Session, authorization: str) -> None:
     response = api.client.get("/users/me", headers={"Authorization": authorization.format(t=user.token)})
