@@ -91,7 +91,7 @@ async def _load(url: str, headers: dict[str, str], seconds: float) -> dict[str, 
 
 def _prepare_user(base: str) -> str:
     with httpx2.Client(base_url=base, timeout=30) as client:
-        password = "throughput bench password"  # noqa: S105 - a throw-away local account
+        password = "throughput bench password"  # noqa: S105 - a throw-away local account  # pragma: allowlist secret
         client.post("/auth/register", json={"username": "bench_load", "password": password})
         token = str(
             client.post("/auth/token", data={"username": "bench_load", "password": password}).json()[

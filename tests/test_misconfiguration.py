@@ -269,7 +269,10 @@ def test_security_headers_on_every_kind_of_response(api: Api, request: pytest.Fi
         client.get("/no-such-route"),
         client.request("TRACE", "/health"),
         client.post("/auth/register", json={"username": "x"}),
-        client.post("/auth/token", data={"username": "nobody", "password": "wrong password!"}),
+        client.post(
+            "/auth/token",
+            data={"username": "nobody", "password": "wrong password!"},  # pragma: allowlist secret
+        ),
     ]
     if request.node.callspec.params["api"] == "asgi":
         # Lambda events carry their real length, so the early 413 is reachable over ASGI only.
@@ -357,7 +360,11 @@ def test_aws_mode_misconfigurations_stop_the_app_without_printing_the_secret(tmp
     for env in (
         {"APP_MODE": "aws"},
         {"APP_MODE": "aws", "JWT_SECRET": leaked},
-        {"APP_MODE": "aws", "JWT_SECRET": leaked, "JWT_SECRET_ARN": "arn:aws:secretsmanager:x"},
+        {
+            "APP_MODE": "aws",
+            "JWT_SECRET": leaked,
+            "JWT_SECRET_ARN": "arn:aws:secretsmanager:x",  # pragma: allowlist secret
+        },
     ):
         started = _start({"DATA_DIR": str(tmp_path), **env})
         assert started.returncode != 0, env
@@ -373,7 +380,11 @@ def test_settings_errors_never_echo_a_secret(make_settings: Callable[..., Settin
     leaked = secrets.token_urlsafe(48)
     for overrides in (
         {"app_mode": "aws", "jwt_secret": leaked},
-        {"app_mode": "aws", "jwt_secret": leaked, "jwt_secret_arn": "arn:aws:secretsmanager:x"},
+        {
+            "app_mode": "aws",
+            "jwt_secret": leaked,
+            "jwt_secret_arn": "arn:aws:secretsmanager:x",
+        },  # pragma: allowlist secret
         {"jwt_secret": leaked, "max_upload_bytes": -1},
         {"jwt_secret": leaked, "environment": "prod"},
     ):
