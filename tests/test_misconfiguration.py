@@ -383,8 +383,8 @@ def test_settings_errors_never_echo_a_secret(make_settings: Callable[..., Settin
         {
             "app_mode": "aws",
             "jwt_secret": leaked,
-            "jwt_secret_arn": "arn:aws:secretsmanager:x",
-        },  # pragma: allowlist secret
+            "jwt_secret_arn": "arn:aws:secretsmanager:x",  # pragma: allowlist secret
+        },
         {"jwt_secret": leaked, "max_upload_bytes": -1},
         {"jwt_secret": leaked, "environment": "prod"},
     ):
