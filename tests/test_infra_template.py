@@ -13,19 +13,12 @@ import pytest
 import yaml
 
 from app.config import Settings
+from tests.support.tools import checkov, tool
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-TOOLS = REPO_ROOT / ".venv-tools" / "bin"
 TEMPLATE = REPO_ROOT / "infra" / "template.yaml"
 DIGEST = "sha256:" + "ab" * 32
 REPO_URI = "123456789012.dkr.ecr.us-east-1.amazonaws.com/fastapi-lambda"
-
-
-def _tool(name: str) -> str:
-    path = TOOLS / name
-    if not path.exists():
-        pytest.skip(f"{path} is missing: run `make tools`")
-    return str(path)
 
 
 class _CfnLoader(yaml.SafeLoader):
@@ -228,29 +221,15 @@ def test_roles_are_least_privilege(template: dict[str, Any]) -> None:
 @pytest.mark.slow
 def test_cfn_lint_finds_nothing() -> None:
     done = subprocess.run(
-        [_tool("cfn-lint"), str(TEMPLATE)], capture_output=True, text=True, timeout=300, check=False
+        [tool("cfn-lint"), str(TEMPLATE)], capture_output=True, text=True, timeout=300, check=False
     )
     assert done.returncode == 0, done.stdout + done.stderr
-
-
-def _checkov(*args: str) -> dict[str, Any]:
-    done = subprocess.run(
-        [_tool("checkov"), *args, "--skip-download", "--compact", "--output", "json"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=REPO_ROOT,
-        check=False,
-    )
-    assert done.returncode in (0, 1), done.stderr
-    reports = json.loads(done.stdout)
-    return {"results": [reports] if isinstance(reports, dict) else reports}
 
 
 @pytest.mark.slow
 @pytest.mark.threat("T-18")
 def test_checkov_passes_infra_with_reasoned_inline_skips_only() -> None:
-    (report,) = _checkov("-d", "infra", "--framework", "cloudformation")["results"]
+    (report,) = checkov("-d", "infra", "--framework", "cloudformation")["results"]
     assert report["summary"]["failed"] == 0, [c["check_id"] for c in report["results"]["failed_checks"]]
     assert report["summary"]["parsing_errors"] == 0
     assert report["summary"]["passed"] > 40

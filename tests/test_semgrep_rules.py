@@ -20,10 +20,11 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.support.tools import tool
+
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "semgrep.yml"
 RULE_TESTS = ROOT / "tests" / "semgrep"
-TOOLS = ROOT / ".venv-tools" / "bin"
 
 # The rules that block the pipeline. Changing this set is a decision about what may stop a merge.
 BLOCKING_RULES = frozenset(
@@ -72,16 +73,9 @@ def _by_rule() -> list[Any]:
     ]
 
 
-def _tool(name: str) -> Path:
-    tool = TOOLS / name
-    if not tool.exists():
-        pytest.fail(f"run `make tools` first: {tool} is missing")
-    return tool
-
-
 def _semgrep(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(_tool("semgrep")), *args, "--metrics=off", "--disable-version-check"],
+        [tool("semgrep"), *args, "--metrics=off", "--disable-version-check"],
         capture_output=True,
         text=True,
         # Without this, semgrep waits ~100 s on the network before every run.
@@ -137,7 +131,7 @@ def _in_rule_tests(finding: dict[str, Any]) -> bool:
 
 def test_config_matches_semgreps_rule_schema() -> None:
     result = subprocess.run(
-        [str(_tool("python")), "-c", _VALIDATE, str(CONFIG)],
+        [tool("python"), "-c", _VALIDATE, str(CONFIG)],
         capture_output=True,
         text=True,
         timeout=120,
