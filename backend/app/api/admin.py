@@ -1,10 +1,8 @@
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter, Depends
 
-from fastapi import APIRouter, Depends, Query
-
-from app.api.deps import PageLimit, ServicesDep, require_admin
+from app.api.deps import PageCursor, PageLimit, ServicesDep, require_admin
 from app.api.views import admin_user_out
 from app.models import UserPage
 
@@ -15,7 +13,7 @@ router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(requir
 async def list_users(
     services: ServicesDep,
     limit: PageLimit,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    cursor: PageCursor = None,
 ) -> UserPage:
     page = services.store.users.list(limit=limit, cursor=cursor)
     return UserPage(items=[admin_user_out(user) for user in page.items], next_cursor=page.next_cursor)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import Depends, HTTPException, Path, Request, status
+from fastapi import Depends, HTTPException, Path, Query, Request, status
 from fastapi.security import OAuth2PasswordBearer
 
 from app.security.tokens import AccessClaims, InvalidTokenError
@@ -116,3 +116,5 @@ async def page_limit(limit: int = 20) -> int:
 
 
 PageLimit = Annotated[int, Depends(page_limit)]
+# Opaque: the store decodes it and answers 422 for anything it did not issue.
+PageCursor = Annotated[str | None, Query(max_length=512)]

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Query, UploadFile, status
+from fastapi import APIRouter, File, UploadFile, status
 from fastapi.responses import StreamingResponse
 
-from app.api.deps import CurrentPrincipal, OwnedFile, PageLimit, ReadableFile, ServicesDep
+from app.api.deps import CurrentPrincipal, OwnedFile, PageCursor, PageLimit, ReadableFile, ServicesDep
 from app.api.views import file_out, file_page
 from app.file_uploads import delete_file, store_upload
 from app.filenames import content_disposition
@@ -43,7 +43,7 @@ async def list_files(
     principal: CurrentPrincipal,
     services: ServicesDep,
     limit: PageLimit,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    cursor: PageCursor = None,
 ) -> FilePage:
     page = services.store.files.list_owned(principal.user.id, limit=limit, cursor=cursor)
     return file_page(page)

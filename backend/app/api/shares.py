@@ -1,11 +1,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, status
 
-from app.api.deps import CurrentPrincipal, OwnedFile, PageLimit, ServicesDep, not_found
+from app.api.deps import CurrentPrincipal, OwnedFile, PageCursor, PageLimit, ServicesDep, not_found
 from app.api.views import file_page, share_out
 from app.models import ErrorOut, FilePage, ShareList, ShareOut, ShareRequest, Username
 from app.store.base import AlreadySharedError, NotFoundError, Share
@@ -23,7 +22,7 @@ async def list_shared_with_me(
     principal: CurrentPrincipal,
     services: ServicesDep,
     limit: PageLimit,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    cursor: PageCursor = None,
 ) -> FilePage:
     page = services.store.shares.list_for_user(principal.user.id, limit=limit, cursor=cursor)
     return file_page(page)
