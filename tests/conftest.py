@@ -148,6 +148,10 @@ def client_for(app: FastAPI, via: str) -> httpx2.Client:
 def api(request: pytest.FixtureRequest, base_url: str | None, backend: str) -> Iterator[Api]:
     via: str = getattr(request, "param", "asgi")
     if base_url:
+        if via != "asgi":
+            # A live instance is one deployment reached over HTTP: the in-process variants would
+            # only repeat the same requests.
+            pytest.skip("in-process variant; this run targets --base-url")
         with httpx2.Client(base_url=base_url, timeout=30) as client:
             yield Api(client)
         return
