@@ -112,9 +112,10 @@ def measure(
 ) -> list[dict[str, object]]:
     work.mkdir(parents=True, exist_ok=True)
     hello_port, app_port = _free_port(), _free_port()
-    hello = _serve("bench.baselines:app", hello_port, env, work / "hello.log")
-    app = _serve("app.main:app", app_port, env, work / "app.log")
+    servers: list[subprocess.Popen[bytes]] = []
     try:
+        servers.append(_serve("bench.baselines:app", hello_port, env, work / "hello.log"))
+        servers.append(_serve("app.main:app", app_port, env, work / "app.log"))
         token = _prepare_user(f"http://127.0.0.1:{app_port}")
         runs: dict[str, list[dict[str, float]]] = {"hello": [], "app": []}
         for _ in range(rounds):
@@ -129,7 +130,8 @@ def measure(
                 )
             )
     finally:
-        for process in (hello, app):
+        # Also when the second server fails to start: no uvicorn outlives the benchmark.
+        for process in servers:
             process.terminate()
             process.wait(timeout=10)
 
