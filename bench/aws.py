@@ -5,20 +5,14 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
 from pathlib import Path
 from typing import Any
 
 from bench import cold
 from bench.warm import _expect, _invoker
+from tests.support.ports import free_port
 
 REGION = "us-east-1"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _env(endpoint: str, secret_arn: str, table: str, bucket: str) -> dict[str, str]:
@@ -96,7 +90,7 @@ def measure(work: Path, *, quick: bool, targets: dict[str, float]) -> list[dict[
     from app.store.provision import provision
 
     work.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
+    port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
     with (work / "moto.log").open("wb") as log:
         server = start_moto_server(port, log)

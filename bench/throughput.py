@@ -14,15 +14,10 @@ from pathlib import Path
 import httpx2
 
 from bench.stats import median, percentile
+from tests.support.ports import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 CONCURRENCY = 16
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _serve(app_path: str, port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
@@ -111,7 +106,7 @@ def measure(
     work: Path, *, env: dict[str, str], seconds: float, rounds: int, target: float
 ) -> list[dict[str, object]]:
     work.mkdir(parents=True, exist_ok=True)
-    hello_port, app_port = _free_port(), _free_port()
+    hello_port, app_port = free_port(), free_port()
     servers: list[subprocess.Popen[bytes]] = []
     try:
         servers.append(_serve("bench.baselines:app", hello_port, env, work / "hello.log"))

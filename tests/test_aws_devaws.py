@@ -17,7 +17,7 @@ import pytest
 from app.devaws import moto_answers
 from tests.conftest import REPO_ROOT
 from tests.support.api import Api
-from tests.support.moto import free_port
+from tests.support.ports import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.inprocess]
 

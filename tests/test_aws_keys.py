@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from app.security.keys import KeyUnavailableError, SecretsManagerKeys
-from tests.support.moto import AwsResources, CallCounter, TcpProxy, free_port, new_client, rotate
+from tests.support.moto import AwsResources, CallCounter, TcpProxy, new_client, rotate
+from tests.support.ports import free_port
 
 TTL = 300.0
 INTERVAL = 5.0

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import re
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -20,17 +19,11 @@ import pytest
 
 from tests.conftest import REPO_ROOT
 from tests.support.api import PASSWORD
+from tests.support.ports import free_port
 
 BLACK_BOX_TESTS = ("tests/test_threat_examples.py", "tests/test_authorization.py")
 _START_TIMEOUT_SECONDS = 30.0
 _JWT = re.compile(r"ey[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def _healthy(url: str) -> bool:
@@ -49,7 +42,7 @@ def _clean_env() -> dict[str, str]:
 
 @pytest.fixture
 def live_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     log_path = tmp_path / "server.log"
     env = {

@@ -21,7 +21,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import urllib.request
@@ -29,6 +28,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+
+from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 GUIDE = ROOT / "docs" / "workshop.md"
@@ -265,13 +266,6 @@ def test_the_rule_table_is_semgrep_yml() -> None:
 # --------------------------------------------------------------------------------- running the guide
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _git(cwd: Path, *args: str) -> None:
     identity = ["-c", "user.name=workshop-test", "-c", "user.email=workshop-test@example.invalid"]
     subprocess.run(
@@ -369,7 +363,7 @@ def _script(blocks: list[Block]) -> str:
 @pytest.mark.slow
 @pytest.mark.parametrize("section", list(SECTIONS), ids=[_slug(title) for title in SECTIONS])
 def test_section_runs_as_written(section: str, tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = _environment(port)
     repo = copy_repository(tmp_path / "repo", env)
     blocks = SECTIONS[section]

@@ -27,18 +27,12 @@ import pytest
 
 from app.config import Settings
 from app.devaws import start_moto_server, stop
+from tests.support.ports import free_port
 
 REGION = "us-east-1"
 # Not credentials: moto accepts any value, and setting them keeps boto3 from looking for real ones.
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 _START_TIMEOUT_SECONDS = 30.0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @dataclass
