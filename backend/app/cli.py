@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from app import accounts
-from app.config import Settings
+from app.config import ConfigurationError, Settings, load_settings, report
 from app.factory import build_services
 
 
@@ -21,7 +21,10 @@ def main(argv: list[str] | None = None) -> int:
         commands.add_parser(name, help=help_text).add_argument("username")
     args = parser.parse_args(argv)
 
-    store = build_services(Settings()).store
+    try:
+        store = build_services(load_settings(Settings)).store
+    except ConfigurationError as error:
+        return report(error)
     user = store.users.get_by_username(args.username)
     if user is None:
         print(f"no such user: {args.username}", file=sys.stderr)

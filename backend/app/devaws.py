@@ -20,6 +20,8 @@ import urllib.request
 from pathlib import Path
 from typing import IO
 
+from app.config import ConfigurationError, Settings, load_settings, report
+
 SIGNING_KEY_NAME = "fastapi-lambda/dev-jwt-signing-key"
 # moto accepts any credentials; these only keep boto3 from looking for real ones.
 _LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local-moto", "AWS_SECRET_ACCESS_KEY": "local-moto"}
@@ -92,6 +94,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--moto-port", type=int, default=5000)
     args = parser.parse_args(argv)
 
+    # Before anything starts: a configuration mistake ends here, in one line, with no moto_server to stop.
+    try:
+        settings = _aws_mode_settings()
+    except ConfigurationError as error:
+        return report(error)
     endpoint = f"http://127.0.0.1:{args.moto_port}"
     if moto_answers(endpoint):
         print(f"something already answers on {endpoint}; choose another MOTO_PORT", file=sys.stderr)
@@ -110,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         with log_path.open("ab") as log:
             moto = start_moto_server(args.moto_port, log)
         try:
-            return _serve(args.host, args.port, endpoint, log_path)
+            return _serve(settings, args.host, args.port, endpoint, log_path)
         finally:
             stop(moto)
             print("moto_server stopped", flush=True)
@@ -126,16 +133,18 @@ def _stop_requested(signum: int, frame: object) -> None:
     raise _StopRequestedError
 
 
-def _serve(host: str, port: int, endpoint: str, log_path: Path) -> int:
-    import uvicorn
-
-    from app.config import Settings
-    from app.store.provision import provision
-
-    # The secret's ARN is known only once it exists; the other names come from the usual settings.
+def _aws_mode_settings() -> Settings:
+    # The secret's ARN is known only once it exists (_serve sets it); until then its name stands in.
     os.environ.update(APP_MODE="aws", JWT_SECRET_ARN=SIGNING_KEY_NAME)
     os.environ.setdefault("ENVIRONMENT", "development")  # a dev server: /docs on
-    settings = Settings()
+    return load_settings(Settings)
+
+
+def _serve(settings: Settings, host: str, port: int, endpoint: str, log_path: Path) -> int:
+    import uvicorn
+
+    from app.store.provision import provision
+
     resources = provision(
         table_name=settings.table_name,
         bucket_name=settings.bucket_name,
