@@ -14,11 +14,15 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import secrets
+import subprocess
 import sys
+import textwrap
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -26,6 +30,7 @@ from awslambdaric import bootstrap
 from awslambdaric.lambda_runtime_log_utils import LogFormat
 
 from app.logs import RedactingFilter, configure_logging
+from tests.conftest import REPO_ROOT
 
 EXTRA_FIELDS = ("authorization", "upstream", "password", "headers", "tokens", "form", "request")
 
@@ -243,3 +248,55 @@ def test_an_ordinary_record_passes_the_filter_unchanged() -> None:
     RedactingFilter().filter(record)
     assert (record.msg, record.args, record.exc_info, record.exc_text) == ("request done", None, None, None)
     assert (record.path, record.status) == ("/files/{file_id}", 200)
+
+
+# --- the Lambda functions' init, in a fresh interpreter, through the runtime's own bootstrap ---------
+
+RUNTIME_INIT = textwrap.dedent(
+    """
+    import logging, sys
+    from awslambdaric import bootstrap
+    from awslambdaric.lambda_runtime_log_utils import LogFormat
+
+    bootstrap._setup_logging(LogFormat.JSON, "", bootstrap.StandardLogSink())
+    handler = bootstrap._get_handler(sys.argv[1])  # the init phase: the runtime imports the module
+    module = sys.modules[handler.__module__]
+    (root_handler,) = logging.getLogger().handlers
+    print("FILTERS", [type(f).__name__ for f in root_handler.filters], flush=True)
+    try:
+        raise ValueError("refused Authorization: Bearer " + sys.argv[2])
+    except ValueError:
+        logging.getLogger(module.__name__).exception("step failed", extra={"password": sys.argv[2]})
+    """
+)
+
+
+@pytest.mark.inprocess
+@pytest.mark.threat("T-15")
+@pytest.mark.parametrize("entry_point", ["app.rotation.handler", "app.main.handler"])
+def test_each_lambda_function_installs_the_filter_at_init(entry_point: str, tmp_path: Path) -> None:
+    secret = secrets.token_urlsafe(24)
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("JWT_", "APP_", "AWS_", "LOG_"))}
+    env = {
+        **base,
+        "PYTHONPATH": str(REPO_ROOT / "backend"),
+        "APP_MODE": "local",
+        "DATA_DIR": str(tmp_path),
+        "LOG_LEVEL": "INFO",
+    }
+    started = subprocess.run(
+        [sys.executable, "-c", RUNTIME_INIT, entry_point, secret],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert started.returncode == 0, started.stderr
+    assert "FILTERS ['LambdaLoggerFilter', 'RedactingFilter']" in started.stdout
+    assert secret not in started.stdout + started.stderr
+    (shipped,) = [json.loads(line) for line in started.stdout.splitlines() if line.startswith("{")]
+    assert shipped["errorType"] == "ValueError"
+    assert shipped["errorMessage"] == "refused Authorization: Bearer [REDACTED]"
+    assert shipped["password"] == "[REDACTED]"

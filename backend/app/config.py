@@ -115,6 +115,14 @@ class Settings(BaseSettings):
         return self.environment != "production"
 
 
+class LoggingSettings(BaseSettings):
+    """All the rotation Lambda reads: it needs no other setting."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
+
+    log_level: LogLevel = "INFO"
+
+
 AnySettings = TypeVar("AnySettings", bound=BaseSettings)
 
 

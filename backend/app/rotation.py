@@ -17,12 +17,17 @@ import secrets
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from app.config import LoggingSettings, load_settings
+from app.logs import configure_logging
 from app.security.keys import MIN_KEY_BYTES
 
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
 
 log = logging.getLogger(__name__)
+# At import, which on Lambda is the init phase: the runtime's root handler exists by then and gets the
+# redacting filter, as the API function's does.
+configure_logging(load_settings(LoggingSettings).log_level)
 
 CURRENT = "AWSCURRENT"
 PENDING = "AWSPENDING"
