@@ -60,6 +60,15 @@ make-admin: venv ## Promote a user to admin: make make-admin NAME=alice
 	@test -n "$(NAME)" || { echo "usage: make make-admin NAME=username" >&2; exit 2; }
 	PYTHONPATH=backend $(PY) -m app.cli make-admin "$(NAME)"
 
+.PHONY: browser
+browser: ## Install Chromium for the docs' browser test (Debian's package, via apt-get; idempotent)
+	@if command -v "$${CHROMIUM:-chromium}" >/dev/null 2>&1; then exit 0; fi; \
+	command -v apt-get >/dev/null 2>&1 || { echo "make browser installs Debian's chromium with apt-get;" \
+	  "elsewhere install Chromium and set CHROMIUM=/path/to/chromium" >&2; exit 1; }; \
+	sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	$$sudo apt-get update -q && \
+	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium
+
 hooks: tools ## Install the pre-commit hooks
 	$(TOOLS)/pre-commit install
 
