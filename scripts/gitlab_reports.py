@@ -392,7 +392,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     started = getattr(args, "started", "") or _now()
-    version = getattr(args, "scanner_version", "unknown")
+    version = getattr(args, "scanner_version", "") or "unknown"
     try:
         document: Any
         if args.command == "secret-detection":
