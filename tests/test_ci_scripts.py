@@ -313,7 +313,6 @@ def _container_report(path: Path) -> dict[str, Any]:
     return report
 
 
-@pytest.mark.threat("T-16")
 def test_build_scan_writes_a_valid_container_scanning_report(stub_bin: Path, tmp_path: Path) -> None:
     _stub(stub_bin, "trivy", TRIVY_REPLAY)
     (tmp_path / "requirements").mkdir()
@@ -333,7 +332,6 @@ def test_build_scan_writes_a_valid_container_scanning_report(stub_bin: Path, tmp
     assert "--exit-code 1 --severity HIGH,CRITICAL --ignore-unfixed" in gate
 
 
-@pytest.mark.threat("T-16")
 def test_rescan_of_the_deployed_image_writes_a_valid_report_without_aws(
     stub_bin: Path, tmp_path: Path
 ) -> None:

@@ -283,7 +283,6 @@ def test_baseline_commit_reports_only_new_findings(tmp_path: Path, real_tools: P
 
 
 @pytest.mark.slow
-@pytest.mark.threat("T-05")
 def test_baseline_commit_passes_when_only_old_findings_remain(tmp_path: Path, real_tools: Path) -> None:
     tree = make_tree(tmp_path / "repo")
     (tree / "backend" / "app" / "old.py").write_text(JWT_LITERAL_KEY)
