@@ -25,7 +25,8 @@ Exit status: 0 nothing failed, 1 a gate failed (or was skipped, with --strict), 
 Reports: $REPORTS_DIR (default reports/): semgrep.json, semgrep.sarif, gl-sast-report.json,
 detect-secrets.json or gitleaks.json, trivy-fs.json or pip-audit.json, checkov.json,
 hadolint.json, trivy-image.json, summary.json and security-report.html.
-Tools come from $TOOLS_BIN (default .venv-tools/bin, see `make tools`), then from PATH.
+Tools come from $TOOLS_BIN (default: .venv-tools/bin and .venv-checkov/bin, see `make tools`),
+then from PATH.
 EOF
 }
 
@@ -58,21 +59,26 @@ if [[ -n $BASELINE_REF ]] && ! git rev-parse --verify --quiet "$BASELINE_REF^{co
   exit 2
 fi
 
+# make tools: checkov has a venv of its own (its bc-detect-secrets would replace detect-secrets).
+TOOL_DIRS=()
 if [[ -n ${TOOLS_BIN:-} ]]; then
-  TOOLS_DIR=$TOOLS_BIN
-elif [[ -d .venv-tools/bin ]]; then
-  TOOLS_DIR=$PWD/.venv-tools/bin
+  TOOL_DIRS=("$TOOLS_BIN")
 else
-  TOOLS_DIR=""
+  for dir in .venv-tools/bin .venv-checkov/bin; do
+    [[ -d $dir ]] && TOOL_DIRS+=("$PWD/$dir")
+  done
 fi
 
-# Prints the tool's path; fails when it is neither in TOOLS_DIR nor on PATH.
+# Prints the tool's path; fails when it is neither in TOOL_DIRS nor on PATH.
 find_tool() {
-  if [[ -n $TOOLS_DIR && -x $TOOLS_DIR/$1 ]]; then
-    echo "$TOOLS_DIR/$1"
-  else
-    command -v "$1" 2>/dev/null
-  fi
+  local dir
+  for dir in "${TOOL_DIRS[@]}"; do
+    if [[ -x $dir/$1 ]]; then
+      echo "$dir/$1"
+      return 0
+    fi
+  done
+  command -v "$1" 2>/dev/null
 }
 
 PY=$(find_tool python3) || PY=$(find_tool python) || {
