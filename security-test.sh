@@ -24,7 +24,8 @@ Runs the security gates in order and prints one line per gate, then a summary:
   sast          Semgrep with semgrep.yml; blocks on ERROR-severity rules
   secrets       gitleaks when installed, else detect-secrets against .secrets.baseline
   dependencies  trivy fs (HIGH,CRITICAL) when installed, else pip-audit on requirements/app.txt
-  config        checkov on infra/, Dockerfile, .gitlab-ci.yml; hadolint on Dockerfile
+  config        checkov on infra/, Dockerfile, .gitlab-ci.yml; hadolint on Dockerfile; and
+                trivy config (HIGH,CRITICAL, offline) when installed, else a note says so
   container     docker build + trivy image (HIGH,CRITICAL, fixed only); needs a daemon and trivy
 
 Options:
@@ -36,7 +37,7 @@ Options:
 Exit status: 0 nothing failed, 1 a gate failed (or was skipped, with --strict), 2 usage error.
 Reports: $REPORTS_DIR (default reports/): semgrep.json, semgrep.sarif, gl-sast-report.json,
 detect-secrets.json or gitleaks.json, trivy-fs.json or pip-audit.json, checkov.json,
-hadolint.json, trivy-image.json, summary.json and security-report.html.
+hadolint.json, trivy-config.json, trivy-image.json, summary.json and security-report.html.
 Tools come from $TOOLS_BIN (default: .venv-tools/bin and .venv-checkov/bin, see `make tools`),
 then from PATH.
 EOF
@@ -269,6 +270,36 @@ gate_config() {
     ((rc > 1)) && errors+=(--error "hadolint exited $rc: $(last_line "$R/hadolint.log")")
   else
     skips+=(--skip "hadolint not installed: Dockerfile not linted")
+  fi
+  # Trivy's own checks, where Trivy is installed (make tools cannot install it): an extra opinion on
+  # top of checkov and hadolint, which the verdict stands on. So its absence is a note, not a skip
+  # that would turn a gate checkov and hadolint passed into SKIPPED. Its built-in checks run
+  # offline (--skip-check-update: the bundle inside the binary).
+  local scanned=()
+  for target in "${targets[@]}"; do
+    [[ $target == .gitlab-ci.yml ]] || scanned+=("$target") # trivy has no GitLab CI checks
+  done
+  if ((${#scanned[@]} == 0)); then
+    :
+  elif tool=$(find_tool trivy); then
+    # A scratch copy of just the targets, at their repository paths, so trivy reads nothing else.
+    local stage
+    stage=$(mktemp -d) || return 1
+    for target in "${scanned[@]}"; do
+      mkdir -p "$stage/$(dirname "$target")" && cp "$target" "$stage/$target"
+    done
+    "$tool" config --skip-check-update --skip-version-check --disable-telemetry \
+      --severity HIGH,CRITICAL --exit-code 1 --format json --output "$R/trivy-config.json" \
+      "$stage" >"$R/trivy-config.log" 2>&1
+    rc=$?
+    rm -rf "$stage"
+    if ((rc <= 1)) && [[ -s $R/trivy-config.json ]]; then
+      inputs+=(--input "trivy=$R/trivy-config.json")
+    else
+      errors+=(--error "trivy config exited $rc: $(last_line "$R/trivy-config.log")")
+    fi
+  else
+    notes+=(--note "trivy not installed: its config checks did not run")
   fi
   ((${#targets[@]})) || skips+=(--skip "nothing to check")
   report gate config --started "$started" "${inputs[@]}" "${errors[@]}" "${skips[@]}" "${notes[@]}"
