@@ -113,6 +113,24 @@ def test_test_job_runs_make_test_with_junit_and_coverage(pipeline: dict[str, Any
     assert "--cov-report=xml:reports/coverage.xml" in script
 
 
+def test_test_job_runs_on_the_python_of_the_lambda_image(pipeline: dict[str, Any]) -> None:
+    (base,) = re.findall(
+        r"^FROM public\.ecr\.aws/lambda/python:(\d+\.\d+)@", (REPO_ROOT / "Dockerfile").read_text(), re.M
+    )
+    image = _resolved(pipeline, "test")["image"]
+    resolved = pipeline["variables"].get(image.lstrip("$"), image)
+    assert re.fullmatch(rf"python:{re.escape(base)}\.\d+-slim-\w+(@sha256:[0-9a-f]{{64}})?", resolved), (
+        resolved
+    )
+
+
+def test_python_jobs_keep_the_uv_and_pip_download_caches(pipeline: dict[str, Any]) -> None:
+    # The venvs are installed by uv (make venv tools); its cache must be inside the project to be kept.
+    assert pipeline["variables"]["UV_CACHE_DIR"] == "$CI_PROJECT_DIR/.cache/uv"
+    assert pipeline["variables"]["PIP_CACHE_DIR"] == "$CI_PROJECT_DIR/.cache/pip"
+    assert {".cache/uv", ".cache/pip"} <= set(pipeline[".python"]["cache"]["paths"])
+
+
 def test_rules_scheduled_jobs_only_on_schedules_and_deploy_is_manual(pipeline: dict[str, Any]) -> None:
     for name in ("semgrep_full", "rescan_deployed_image", "dast"):
         rules = _resolved(pipeline, name)["rules"]
