@@ -225,6 +225,41 @@ def test_test_job_runs_make_test_with_junit_and_coverage(pipeline: dict[str, Any
     assert "--cov-report=xml:reports/coverage.xml" in script
 
 
+def test_test_job_runs_on_the_python_of_the_lambda_image(pipeline: dict[str, Any]) -> None:
+    (base,) = re.findall(
+        r"^FROM public\.ecr\.aws/lambda/python:(\d+\.\d+)@", (REPO_ROOT / "Dockerfile").read_text(), re.M
+    )
+    image = _resolved(pipeline, "test")["image"]
+    resolved = pipeline["variables"].get(image.lstrip("$"), image)
+    assert re.fullmatch(rf"python:{re.escape(base)}\.\d+-slim-\w+(@sha256:[0-9a-f]{{64}})?", resolved), (
+        resolved
+    )
+
+
+@pytest.mark.threat("T-16")
+def test_trivy_is_the_gate_on_the_python_packages_and_the_docs_say_so() -> None:
+    # ECR's basic scanning (scan on push) covers OS packages only. Enhanced scanning would cover the
+    # Python packages too, but it is a registry-wide, billed setting: the template leaves it to the
+    # account's owner (it may be a shared account), so Trivy must scan the Python packages itself.
+    template = (REPO_ROOT / "infra" / "template.yaml").read_text()
+    assert "AWS::ECR::RegistryScanningConfiguration" not in template
+    assert "AWS::Inspector" not in template
+    scan = (CI_DIR / "trivy-scan.sh").read_text()
+    assert "requirements/app.txt" in scan  # the runtime lock, as requirements.txt
+    assert re.search(r"trivy\S* image", scan)
+    assert not re.search(r"--(pkg|vuln)-types?[ =]+os\b", scan)  # the image's language packages too
+    for doc in ("README.md", "docs/deploy.md", "docs/workshop.md"):
+        text = " ".join((REPO_ROOT / doc).read_text().replace("*", "").split())
+        assert "Trivy is the only gate on the Python dependencies" in text, doc
+
+
+def test_python_jobs_keep_the_uv_and_pip_download_caches(pipeline: dict[str, Any]) -> None:
+    # The venvs are installed by uv (make venv tools); its cache must be inside the project to be kept.
+    assert pipeline["variables"]["UV_CACHE_DIR"] == "$CI_PROJECT_DIR/.cache/uv"
+    assert pipeline["variables"]["PIP_CACHE_DIR"] == "$CI_PROJECT_DIR/.cache/pip"
+    assert {".cache/uv", ".cache/pip"} <= set(pipeline[".python"]["cache"]["paths"])
+
+
 def test_rules_scheduled_jobs_only_on_schedules_and_deploy_is_manual(pipeline: dict[str, Any]) -> None:
     for name in ("semgrep_full", "fetch_deployed_image", "rescan_deployed_image", "dast"):
         rules = _resolved(pipeline, name)["rules"]

@@ -27,6 +27,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 TOOLS = ROOT / ".venv-tools" / "bin"
+CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"  # a venv of its own (make tools)
 FIXTURES = ROOT / "tests" / "fixtures" / "security"
 RECORDED = FIXTURES / "recorded"
 # No .venv-tools, no docker, no trivy: every tool the script uses comes from TOOLS_BIN.
@@ -97,7 +98,7 @@ def tool_dir(dest: Path, tools: tuple[str, ...] = REAL_TOOLS) -> Path:
     """A TOOLS_BIN holding the named real tools and the interpreter, and nothing else."""
     dest.mkdir(parents=True, exist_ok=True)
     for name in ("python3", *tools):
-        (dest / name).symlink_to(TOOLS / name)
+        (dest / name).symlink_to(CHECKOV if name == "checkov" else TOOLS / name)
     return dest
 
 
@@ -145,9 +146,10 @@ def fake_aws_key_pair() -> tuple[str, str]:
 
 @pytest.fixture(scope="module")
 def real_tools(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    missing = [name for name in ("python3", *REAL_TOOLS) if not (TOOLS / name).exists()]
+    real = [CHECKOV if name == "checkov" else TOOLS / name for name in ("python3", *REAL_TOOLS)]
+    missing = [str(path) for path in real if not path.exists()]
     if missing:
-        pytest.fail(f"run `make tools` first; missing from .venv-tools/bin: {missing}")
+        pytest.fail(f"run `make tools` first; missing: {missing}")
     return tool_dir(tmp_path_factory.mktemp("tools") / "bin")
 
 
