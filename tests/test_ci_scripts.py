@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.tools import TOOLS_BIN, tool
+from tests.support.tools import tool
 from tests.test_gitlab_reports import schema_errors
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
