@@ -22,8 +22,10 @@ Usage: ./security-test.sh [--strict] [--only GATE[,GATE...]] [--baseline-commit 
 
 Runs the security gates in order and prints one line per gate, then a summary:
   sast          Semgrep with semgrep.yml; blocks on ERROR-severity rules
-  secrets       gitleaks when installed, else detect-secrets against .secrets.baseline
-  dependencies  trivy fs (HIGH,CRITICAL) when installed, else pip-audit on requirements/app.txt
+  secrets       gitleaks (.gitleaks.toml) when installed, instead of detect-secrets; else
+                detect-secrets against .secrets.baseline
+  dependencies  trivy fs (HIGH,CRITICAL) when installed, else pip-audit, on requirements/app.txt;
+                blocks on HIGH/CRITICAL, and on unknown severity (pip-audit reports none)
   config        checkov on infra/, Dockerfile, .gitlab-ci.yml; hadolint on Dockerfile; and
                 trivy config (HIGH,CRITICAL, offline) when installed, else a note says so
   container     docker build + trivy image (HIGH,CRITICAL, fixed only); needs a daemon and trivy
@@ -265,7 +267,7 @@ gate_dependencies() {
     if ((rc <= 1)) && [[ -s $R/pip-audit.json ]]; then
       # Advisory data that pip-audit could not fetch shows up as skipped dependencies.
       report gate dependencies --started "$started" --input "pip-audit=$R/pip-audit.json" \
-        --note "pip-audit on $lock" "${skips[@]}"
+        --note "pip-audit on $lock (it reports no severity: each finding blocks)" "${skips[@]}"
       dependency_scanning_report "pip-audit=$R/pip-audit.json" "$lock" "$tool" "$utc_started"
       return
     fi

@@ -19,6 +19,7 @@ import os
 import signal
 import sys
 import time
+import urllib.parse
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,8 @@ from typing import Any
 GATES = ("sast", "secrets", "dependencies", "config", "container")
 PASS, FAIL, SKIPPED = "PASS", "FAIL", "SKIPPED"
 BLOCKING_TRIVY = frozenset({"HIGH", "CRITICAL"})
+# Severities below the threshold: a finding with one of these is reported and does not block.
+BELOW_THRESHOLD = frozenset({"LOW", "MEDIUM", "MODERATE", "NEGLIGIBLE", "INFO", "NONE"})
 BLOCKING_HADOLINT = frozenset({"error", "warning"})
 NO_REASON = "No comment provided"  # what checkov records for `checkov:skip=ID` without a reason
 MAX_PRINTED = 30
@@ -292,7 +295,15 @@ def parse_trivy(data: Any) -> Parsed:
     return Parsed(findings)
 
 
+def blocks_at_threshold(severity: str) -> bool:
+    """The dependency threshold: HIGH and CRITICAL block, a known lower severity is reported only,
+    and an unknown one blocks (fail closed: nobody has shown it is below the threshold)."""
+    return severity.upper() not in BELOW_THRESHOLD
+
+
 def parse_pip_audit(data: Any) -> Parsed:
+    """pip-audit's JSON (2.x) carries no severity, so its findings are UNKNOWN and block: fail
+    closed. A record that does carry one is judged like Trivy's (HIGH and CRITICAL block)."""
     if not isinstance(data, dict) or not isinstance(data.get("dependencies"), list):
         raise ReportError("pip-audit JSON has no dependencies list")
     findings = []
@@ -302,16 +313,17 @@ def parse_pip_audit(data: Any) -> Parsed:
             skipped.append(dep)
         for vuln in dep.get("vulns", []):
             fixes = ", ".join(vuln.get("fix_versions") or []) or "no fix yet"
+            severity = _str(vuln.get("severity")).upper() or "UNKNOWN"
             findings.append(
                 Finding(
                     tool="pip-audit",
                     rule=_str(vuln.get("id")),
-                    severity="ERROR",
+                    severity=severity,
                     file="requirements/app.txt",
                     line=0,
                     message=f"{dep.get('name')} {dep.get('version')} (fixed in {fixes}): "
                     + " ".join(_str(vuln.get("description")).split())[:200],
-                    blocking=True,
+                    blocking=blocks_at_threshold(severity),
                 )
             )
     incomplete = None
@@ -409,6 +421,8 @@ def evaluate(
         "blocking_count": len(blocking),
         "seconds": round(seconds, 1),
         "note": "; ".join([*problems, *skipped, *notes]),
+        # Why (part of) the gate did not run: the page says "not run" rather than "no findings".
+        "skipped": skipped,
         "reports": reports + [str(path) for path in artifacts if path.exists()],
         "findings": [dataclasses.asdict(f) for f in findings],
     }
@@ -477,7 +491,27 @@ th{background:#f3f3f3} td.num{text-align:right} code{font-size:13px}
 """
 
 
-def render_html(records: list[dict[str, Any]], result: str, generated_at: str) -> str:
+def did_not_run(record: dict[str, Any]) -> bool:
+    """A skipped gate with nothing found: its tools did not run (or could not look anything up),
+    which is not the same as finding nothing."""
+    return record["status"] == SKIPPED and not record["finding_count"]
+
+
+def skip_reason(record: dict[str, Any]) -> str:
+    # Records written before the "skipped" field: the note holds the reason.
+    return "; ".join(record.get("skipped") or []) or record["note"] or "no reason recorded"
+
+
+def report_link(path: str, reports_dir: Path) -> str:
+    """A link to a report, relative to the page (which is written into reports_dir)."""
+    target = os.path.relpath(Path(path).resolve(), reports_dir.resolve())
+    href = urllib.parse.quote(Path(target).as_posix())
+    return f'<a href="{html.escape(href)}"><code>{html.escape(path)}</code></a>'
+
+
+def render_html(
+    records: list[dict[str, Any]], result: str, generated_at: str, reports_dir: Path = Path("reports")
+) -> str:
     e = html.escape
     out = [
         "<!DOCTYPE html>",
@@ -491,23 +525,29 @@ def render_html(records: list[dict[str, Any]], result: str, generated_at: str) -
         "<th>Seconds</th><th>Note</th></tr>",
     ]
     for r in records:
+        if did_not_run(r):
+            counts = '<td class="num">not run</td><td class="num">-</td>'
+        else:
+            counts = f'<td class="num">{r["finding_count"]}</td><td class="num">{r["blocking_count"]}</td>'
         out.append(
             f'<tr><td><a href="#{e(r["gate"])}">{e(r["gate"])}</a></td>'
-            f'<td class="{e(r["status"])}">{e(r["status"])}</td>'
-            f'<td class="num">{r["finding_count"]}</td><td class="num">{r["blocking_count"]}</td>'
+            f'<td class="{e(r["status"])}">{e(r["status"])}</td>{counts}'
             f'<td class="num">{r["seconds"]:.1f}</td><td>{e(r["note"])}</td></tr>'
         )
     out.append("</table>")
     for r in records:
         out.append(f'<h2 id="{e(r["gate"])}">{e(r["gate"])}: ')
         out.append(f'<span class="{e(r["status"])}">{e(r["status"])}</span></h2>')
-        if r["note"]:
+        if did_not_run(r):
+            out.append(f"<p><strong>Not run:</strong> {e(skip_reason(r))}</p>")
+        elif r["note"]:
             out.append(f"<p>{e(r['note'])}</p>")
         if r["reports"]:
-            names = ", ".join(f"<code>{e(p)}</code>" for p in r["reports"])
+            names = ", ".join(report_link(p, reports_dir) for p in r["reports"])
             out.append(f"<p>Reports: {names}</p>")
         if not r["findings"]:
-            out.append("<p>No findings.</p>")
+            if not did_not_run(r):
+                out.append("<p>No findings.</p>")
             continue
         out.append(
             "<table><tr><th>Location</th><th>Severity</th><th>Rule</th><th>Message</th>"
@@ -539,7 +579,7 @@ def render(reports_dir: Path, *, strict: bool) -> int:
         "gates": records,
     }
     (reports_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", "utf-8")
-    page = render_html(records, result, generated_at)
+    page = render_html(records, result, generated_at, reports_dir)
     (reports_dir / "security-report.html").write_text(page, encoding="utf-8")
     print("\nSummary")
     print(summary_table(records))

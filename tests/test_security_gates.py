@@ -745,3 +745,29 @@ def test_report_module_is_stdlib_only() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_html_report_says_a_skipped_gate_did_not_run(tmp_path: Path) -> None:
+    why = "neither trivy nor pip-audit installed"
+    skipped = sr.evaluate("dependencies", [], seconds=0.1, skips=[why])
+    (tmp_path / "hadolint.json").write_text("[]")
+    passed = sr.evaluate("config", [("hadolint", tmp_path / "hadolint.json")], seconds=0.1)
+    page = sr.render_html([skipped, passed], "PASS", "now", tmp_path)
+
+    dependencies = page.split('<h2 id="dependencies">', 1)[1].split("<h2", 1)[0]
+    assert f"<strong>Not run:</strong> {why}" in dependencies
+    assert "No findings." not in dependencies
+    summary_row = next(line for line in page.splitlines() if 'href="#dependencies"' in line)
+    assert ">not run<" in summary_row
+    assert ">0<" not in summary_row
+    # A gate that ran and found nothing still says so.
+    assert "No findings." in page.split('<h2 id="config">', 1)[1]
+
+
+def test_html_report_links_each_report_relative_to_the_page(tmp_path: Path) -> None:
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    (reports / "hadolint.json").write_text("[]")
+    record = sr.evaluate("config", [("hadolint", reports / "hadolint.json")], seconds=0.1)
+    page = sr.render_html([record], "PASS", "now", reports)
+    assert f'<a href="hadolint.json"><code>{reports / "hadolint.json"}</code></a>' in page
