@@ -16,6 +16,7 @@ script named exists, and every Semgrep call keeps metrics and the version check 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import re
@@ -24,6 +25,7 @@ import signal
 import subprocess
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -33,6 +35,7 @@ from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 GUIDE = ROOT / "docs" / "workshop.md"
+README = ROOT / "README.md"
 KNOWN_NEEDS = frozenset({"docker", "trivy", "aws", "node", "network", "server"})
 # Commands that run fine here but not from inside the suite: the suite itself, and re-locking, which
 # rewrites tracked files from the package index.
@@ -195,6 +198,35 @@ def test_every_shell_block_runs_here_or_says_what_it_needs() -> None:
         else:
             problems.append(f"{_where(block)}: unknown marker {block.marker!r}")
     assert problems == []
+
+
+def test_every_mark_is_visible_in_the_rendered_page() -> None:
+    # The HTML comment is for this test; the reader sees the line above it.
+    lines = GUIDE.read_text(encoding="utf-8").splitlines()
+    hidden = []
+    for block in SHELL:
+        visible = lines[block.line - 3] if block.line >= 3 else ""
+        if block.needs and not visible.startswith(f"*Needs: {block.marker[len('needs:') :].strip()}"):
+            hidden.append(f"{_where(block)}: {visible!r}")
+        if block.marker and block.marker.startswith("not-run:") and not visible.startswith("*Not run by"):
+            hidden.append(f"{_where(block)}: {visible!r}")
+    assert hidden == []
+
+
+_FIXED_PORT = re.compile(r"(?<![-:])(?:127\.0\.0\.1|localhost):(?:8000|5000)\b")
+
+
+def test_examples_use_the_port_variables_not_fixed_ports() -> None:
+    # PORT=9000 make run, or a MOTO_PORT someone else took: every pasted command must follow.
+    fixed = [
+        f"{path.name}:{block.line}: {line.strip()}"
+        for path in (README, GUIDE)
+        for block in parse(path.read_text(encoding="utf-8"))
+        if block.lang == "sh"
+        for line in block.code.splitlines()
+        if _FIXED_PORT.search(line)
+    ]
+    assert fixed == []
 
 
 def test_marked_lines_are_only_ever_in_front_of_shell_blocks() -> None:
@@ -362,45 +394,94 @@ def _script(blocks: list[Block]) -> str:
     return "".join(f"printf '\\n>>> {_where(block)}\\n'\n{block.code}" for block in blocks)
 
 
+@contextlib.contextmanager
+def _serving(block: Block, repo: Path, env: dict[str, str], log: Path) -> Iterator[None]:
+    """The guide's `make run` block, started as a reader would, until it answers /health."""
+    with log.open("ab") as sink:
+        server = subprocess.Popen(
+            ["bash", "-euo", "pipefail", "-c", block.code],
+            cwd=repo,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        _wait_for_health(int(env["PORT"]), server, log)
+        yield
+    finally:
+        _stop(server)
+
+
+def _run_script(blocks: list[Block], repo: Path, env: dict[str, str], script: Path, what: str) -> str:
+    script.write_text(_script(blocks))
+    try:
+        done = subprocess.run(
+            ["bash", "-euo", "pipefail", str(script)],
+            cwd=repo,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=SECTION_TIMEOUT,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as expired:
+        output = expired.stdout if isinstance(expired.stdout, str) else (expired.stdout or b"").decode()
+        pytest.fail(f"{what}: still running after {SECTION_TIMEOUT} s:\n{output[-6000:]}")
+    assert done.returncode == 0, done.stdout[-6000:]
+    return done.stdout
+
+
+def _git_status(repo: Path) -> str:
+    return subprocess.run(
+        ["git", "status", "--porcelain"], cwd=repo, capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("section", list(SECTIONS), ids=[_slug(title) for title in SECTIONS])
 def test_section_runs_as_written(section: str, tmp_path: Path) -> None:
-    port = free_port()
-    env = _environment(port)
+    env = _environment(free_port())
     repo = copy_repository(tmp_path / "repo", env)
     blocks = SECTIONS[section]
-    server: subprocess.Popen[bytes] | None = None
-    log = tmp_path / "server.log"
-    try:
-        if blocks[0].is_server:
-            with log.open("wb") as sink:
-                server = subprocess.Popen(
-                    ["bash", "-euo", "pipefail", "-c", blocks[0].code],
-                    cwd=repo,
-                    env=env,
-                    stdout=sink,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
-            _wait_for_health(port, server, log)
-            blocks = blocks[1:]
-        script = tmp_path / "section.sh"
-        script.write_text(_script(blocks))
-        try:
-            done = subprocess.run(
-                ["bash", "-euo", "pipefail", str(script)],
-                cwd=repo,
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-                timeout=SECTION_TIMEOUT,
-                check=False,
+    script = tmp_path / "section.sh"
+    if blocks[0].is_server:
+        with _serving(blocks[0], repo, env, tmp_path / "server.log"):
+            _run_script(blocks[1:], repo, env, script, section)
+    else:
+        _run_script(blocks, repo, env, script, section)
+    # Each section leaves the tree as it found it (an exercise's undo included), so a reader can run
+    # them in any order, and again.
+    assert _git_status(repo) == "", f"{section} left the tree changed"
+
+
+def _server_blocks(path: Path) -> list[Block]:
+    return [b for b in parse(path.read_text(encoding="utf-8")) if b.lang == "sh" and b.needs == {"server"}]
+
+
+@pytest.mark.slow
+def test_the_first_hour_twice_on_one_data_directory(tmp_path: Path) -> None:
+    """README's "Try it", then the workshop's commands against the server, then the black-box suite
+    as README points it at a server: on one server and one data directory, and again the next day
+    (the server restarted on the same data), as a participant who already tried things would."""
+    env = _environment(free_port())
+    env["DATA_DIR"] = str(tmp_path / "data")  # the server's and make make-admin's, as README says
+    repo = copy_repository(tmp_path / "repo", env)
+    readme = _server_blocks(README)
+    try_it = [b for b in readme if "pytest" not in b.code]
+    suite = [b for b in readme if "pytest" in b.code]
+    workshop = [b for b in SHELL if b.needs == {"server"}]
+    assert try_it, "README has no `needs: server` block for Try it"
+    assert suite, "README has no `needs: server` block running the black-box suite"
+    assert workshop
+    server = next(block for block in SHELL if block.is_server)
+    for day in (1, 2):
+        with _serving(server, repo, env, tmp_path / "server.log"):
+            out = _run_script(
+                [*try_it, *workshop, *suite], repo, env, tmp_path / f"day{day}.sh", f"day {day}"
             )
-        except subprocess.TimeoutExpired as expired:
-            output = expired.stdout if isinstance(expired.stdout, str) else (expired.stdout or b"").decode()
-            pytest.fail(f"{section}: still running after {SECTION_TIMEOUT} s:\n{output[-6000:]}")
-        assert done.returncode == 0, done.stdout[-6000:]
-    finally:
-        if server is not None:
-            _stop(server)
+        assert "Traceback" not in out, out[-6000:]
+        assert " passed" in out, out[-3000:]
+        if day == 2:
+            assert "Username already taken" in out  # README's alice is there from day 1, and that is fine
