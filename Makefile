@@ -16,8 +16,9 @@ MOTO_PORT ?= 5000
 DATA_DIR ?= .data
 export DATA_DIR
 # uv installs the locks about 15x faster than pip, with the same guarantee: --require-hashes refuses
-# any file whose hash is not in the lock. --no-deps: each lock is already complete.
-UV_INSTALL = $(UV) pip install --quiet --require-hashes --no-deps --python
+# any file whose hash is not in the lock. --no-deps: each lock is already complete. Not --quiet: a
+# first install takes minutes, and uv's progress says it is working.
+UV_INSTALL = $(UV) pip install --require-hashes --no-deps --python
 LOCKS := bootstrap app dev tools checkov
 
 .PHONY: help venv tools run run-aws test lint format pytest make-admin hooks fuzz bench security lock clean ci-list
@@ -29,7 +30,7 @@ help: ## List the targets
 $(UV_VENV)/.installed: requirements/bootstrap.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is required" >&2; exit 1; }
 	$(PYTHON) -m venv --clear $(UV_VENV)
-	$(UV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps \
+	$(UV_VENV)/bin/python -m pip install --progress-bar on --disable-pip-version-check --require-hashes --no-deps \
 	  -r requirements/bootstrap.txt
 	@touch $@
 

@@ -485,3 +485,11 @@ def test_the_first_hour_twice_on_one_data_directory(tmp_path: Path) -> None:
         assert " passed" in out, out[-3000:]
         if day == 2:
             assert "Username already taken" in out  # README's alice is there from day 1, and that is fine
+
+
+def test_installs_show_progress() -> None:
+    # A first `make venv tools` takes minutes: a silent one looks hung to a room of newcomers.
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    installs = [line for line in makefile.splitlines() if re.search(r"pip install|UV_INSTALL =", line)]
+    assert installs
+    assert [line for line in installs if "--quiet" in line or " -q " in line] == []
