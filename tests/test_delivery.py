@@ -231,9 +231,7 @@ def test_test_job_runs_on_the_python_of_the_lambda_image(pipeline: dict[str, Any
     )
     image = _resolved(pipeline, "test")["image"]
     resolved = pipeline["variables"].get(image.lstrip("$"), image)
-    assert re.fullmatch(rf"python:{re.escape(base)}\.\d+-slim-\w+@sha256:[0-9a-f]{{64}}", resolved), (
-        resolved
-    )
+    assert re.fullmatch(rf"python:{re.escape(base)}\.\d+-slim-\w+@sha256:[0-9a-f]{{64}}", resolved), resolved
 
 
 @pytest.mark.threat("T-16")
