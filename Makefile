@@ -40,7 +40,7 @@ run: venv ## Serve the API on the embedded default (SQLite + a local folder)
 	APP_MODE=local ENVIRONMENT=$${ENVIRONMENT:-development} $(VENV)/bin/uvicorn app.main:app --app-dir backend --host $(HOST) --port $(PORT) --no-access-log
 
 run-aws: venv ## Serve the API in AWS mode against a local moto_server
-	PYTHONPATH=backend $(PY) -m app.devaws --host $(HOST) --port $(PORT) --moto-port $(MOTO_PORT)
+	PYTHONPATH=backend $(PY) -m devtools.run_aws --host $(HOST) --port $(PORT) --moto-port $(MOTO_PORT)
 
 lint: venv ## ruff and mypy
 	$(VENV)/bin/ruff check backend tests bench scripts

@@ -43,9 +43,9 @@ def _local_env(data_dir: Path) -> dict[str, str]:
 
 
 def _local_app(data_dir: Path) -> tuple[object, str]:
-    from app import accounts
     from app.config import Settings
     from app.factory import create_app
+    from app.services import accounts
 
     settings = Settings(
         app_mode="local",

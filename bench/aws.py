@@ -10,7 +10,7 @@ from typing import Any
 
 from bench import cold
 from bench.warm import _expect, _invoker
-from tests.support.ports import free_port
+from devtools.ports import free_port
 
 REGION = "us-east-1"
 
@@ -45,9 +45,9 @@ def _fetches_per_requests(env: dict[str, str], requests: int) -> dict[str, Any]:
     import boto3
     from mangum import Mangum
 
-    from app import accounts
     from app.config import Settings
     from app.factory import create_app
+    from app.services import accounts
 
     saved = dict(os.environ)
     os.environ.update(env)
@@ -86,8 +86,8 @@ def _fetches_per_requests(env: dict[str, str], requests: int) -> dict[str, Any]:
 
 
 def measure(work: Path, *, quick: bool, targets: dict[str, float]) -> list[dict[str, object]]:
-    from app.devaws import start_moto_server, stop
-    from app.store.provision import provision
+    from devtools.provision import provision
+    from devtools.run_aws import start_moto_server, stop
 
     work.mkdir(parents=True, exist_ok=True)
     port = free_port()

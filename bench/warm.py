@@ -13,7 +13,7 @@ from mangum import Mangum
 
 from bench import baselines
 from bench.stats import figure, interleaved
-from tests.support.lambda_events import LambdaContext, build_event
+from devtools.lambda_events import LambdaContext, build_event
 
 MIB = 1024 * 1024
 _CONTEXT = LambdaContext(aws_request_id="bench")

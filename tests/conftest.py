@@ -20,8 +20,8 @@ from starlette.testclient import TestClient
 
 from app.config import Settings
 from app.factory import create_app
+from devtools.lambda_events import EVENT_FORMATS, LambdaTransport
 from tests.support.api import Api
-from tests.support.lambda_events import EVENT_FORMATS, LambdaTransport
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 VIAS = ("asgi", *EVENT_FORMATS)

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 
+from devtools.lambda_events import EVENT_FORMATS
 from tests.support.api import Api, Session
-from tests.support.lambda_events import EVENT_FORMATS
 
 CONTENT = b"quarterly numbers, owner only\n"
 ROLES = ("owner", "recipient", "stranger")

@@ -14,10 +14,10 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from app.devaws import moto_answers
+from devtools.ports import free_port
+from devtools.run_aws import moto_answers
 from tests.conftest import REPO_ROOT
 from tests.support.api import Api
-from tests.support.ports import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.inprocess]
 
@@ -27,7 +27,7 @@ def devaws(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], int, int]]:
     port, moto_port = free_port(), free_port()
     clean = {k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG"}}
     process = subprocess.Popen(
-        [sys.executable, "-m", "app.devaws", "--port", str(port), "--moto-port", str(moto_port)],
+        [sys.executable, "-m", "devtools.run_aws", "--port", str(port), "--moto-port", str(moto_port)],
         cwd=REPO_ROOT,
         env={
             **clean,

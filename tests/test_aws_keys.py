@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from app.security.keys import KeyUnavailableError, SecretsManagerKeys
+from devtools.ports import free_port
 from tests.support.moto import AwsResources, CallCounter, TcpProxy, new_client, rotate
-from tests.support.ports import free_port
 
 TTL = 300.0
 INTERVAL = 5.0

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from app.aws import client_config
+from app.aws_clients import client_config
 from app.config import Settings
-from app.store.aws import StoreStateError, StoreUnavailableError, dynamodb_s3_store
+from app.store.aws import INDEX_NAME, StoreStateError, StoreUnavailableError, dynamodb_s3_store
 from app.store.base import (
     AlreadySharedError,
     FileRecord,
@@ -27,7 +27,7 @@ from app.store.base import (
     UsernameTakenError,
     blob_key,
 )
-from app.store.provision import INDEX_NAME, TTL_ATTRIBUTE, ensure_bucket, ensure_secret, ensure_table
+from devtools.provision import TTL_ATTRIBUTE, ensure_bucket, ensure_secret, ensure_table
 from tests.support.moto import REGION, AwsResources, DynamoDBFault, default_session_hook
 
 BIG = Quota(max_bytes=10**9, max_files=10**6)

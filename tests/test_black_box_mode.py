@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from devtools.ports import free_port
 from tests.conftest import REPO_ROOT
 from tests.support.api import PASSWORD
-from tests.support.ports import free_port
 
 BLACK_BOX_TESTS = ("tests/test_threat_examples.py", "tests/test_authorization.py")
 _START_TIMEOUT_SECONDS = 30.0

@@ -24,9 +24,9 @@ from schemathesis.generation import GenerationMode
 
 from app.config import Settings
 from app.factory import create_app
+from devtools.lambda_events import EVENT_FORMATS
 from tests.conftest import client_for
 from tests.support.api import Api, Session
-from tests.support.lambda_events import EVENT_FORMATS
 
 FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "600"))
 # A fixed seed in `make test` (a finding is a regression, not noise); fresh inputs in `make fuzz`.

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.lambda_events import build_event
+from devtools.lambda_events import build_event
 
 pytestmark = pytest.mark.slow
 

@@ -12,9 +12,9 @@ import httpx2
 import pytest
 from fastapi import FastAPI
 
-from app import accounts
 from app.config import Settings
 from app.factory import create_app
+from app.services import accounts
 from app.store.base import Store
 from tests.conftest import REPO_ROOT, VIAS, client_for
 from tests.support.api import PASSWORD, Api, Session

@@ -25,7 +25,7 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 from app.api.deps import ReadableFile, require_admin
-from app.api.routes import PUBLIC_ROUTES, assert_route_policies, route_policies
+from app.api.route_table import PUBLIC_ROUTES, assert_route_policies, route_policies
 from app.config import Settings
 from app.factory import create_app
 from app.security.tokens import TokenService

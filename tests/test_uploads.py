@@ -26,7 +26,7 @@ from starlette.testclient import TestClient
 
 from app.config import MIB, Settings
 from app.factory import MULTIPART_OVERHEAD_BYTES, create_app
-from app.filenames import MAX_NAME_LENGTH, content_disposition, sanitize_filename
+from app.services.filenames import MAX_NAME_LENGTH, content_disposition, sanitize_filename
 from app.store.base import FileRecord, Share, Usage, User
 from tests.conftest import VIAS, client_for
 from tests.support.api import Api, Session

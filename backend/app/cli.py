@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from app import accounts
 from app.config import Settings
 from app.factory import build_services
+from app.services import accounts
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,14 +6,14 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from app.api.routes import assert_route_policies, include_routes
+from app.api.errors import install_error_handlers
+from app.api.middleware import AccessLogMiddleware, BodyLimitMiddleware, SecurityHeadersMiddleware
+from app.api.route_table import assert_route_policies, include_routes
 from app.config import Settings
-from app.errors import install_error_handlers
+from app.context import Services
 from app.logs import configure_logging
-from app.middleware import AccessLogMiddleware, BodyLimitMiddleware, SecurityHeadersMiddleware
 from app.security.keys import SigningKeys, StaticKeys, load_or_create_key_file
 from app.security.tokens import TokenService
-from app.services import Services
 from app.store.base import Store
 
 # Room for the multipart envelope around a file of exactly MAX_UPLOAD_BYTES.
@@ -42,7 +42,7 @@ def _local_parts(settings: Settings) -> tuple[Store, SigningKeys]:
 
 
 def _aws_parts(settings: Settings) -> tuple[Store, SigningKeys]:
-    from app.aws import aws_keys, aws_store
+    from app.aws_clients import aws_keys, aws_store
 
     return aws_store(settings), aws_keys(settings)
 

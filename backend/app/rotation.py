@@ -36,7 +36,7 @@ class RotationError(Exception):
 def _client() -> SecretsManagerClient:
     import boto3
 
-    from app.aws import client_config
+    from app.aws_clients import client_config
 
     return boto3.client("secretsmanager", config=client_config())
 

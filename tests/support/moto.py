@@ -26,8 +26,8 @@ from typing import Any
 import pytest
 
 from app.config import Settings
-from app.devaws import start_moto_server, stop
-from tests.support.ports import free_port
+from devtools.ports import free_port
+from devtools.run_aws import start_moto_server, stop
 
 REGION = "us-east-1"
 # Not credentials: moto accepts any value, and setting them keeps boto3 from looking for real ones.
@@ -142,7 +142,7 @@ def _session() -> Any:
 def new_client(service: str, endpoint: str) -> Any:
     """A client of its own, configured like the app's, with explicit fake credentials: safe to hook
     events onto."""
-    from app.aws import client_config
+    from app.aws_clients import client_config
 
     return _session().client(service, endpoint_url=endpoint, config=client_config())
 
@@ -235,7 +235,7 @@ class AwsResources:
         return self.clients[service]
 
     def new_table_and_bucket(self) -> tuple[str, str]:
-        from app.store.provision import ensure_bucket, ensure_table
+        from devtools.provision import ensure_bucket, ensure_table
 
         suffix = secrets.token_hex(6)
         table, bucket = f"files-{suffix}", f"files-{suffix}"
@@ -244,7 +244,7 @@ class AwsResources:
         return table, bucket
 
     def new_secret(self, *, rotation: bool = False) -> str:
-        from app.store.provision import ensure_secret
+        from devtools.provision import ensure_secret
 
         client = self.client("secretsmanager")
         arn = ensure_secret(client, f"jwt-{secrets.token_hex(6)}")
@@ -278,7 +278,7 @@ def aws_resources(moto_server: MotoServer) -> AwsResources:
 
 def set_aws_env(monkeypatch: pytest.MonkeyPatch, endpoint: str) -> None:
     """What boto3 reads when the app builds its clients: the local endpoint and fake credentials only,
-    whatever AWS settings the developer's shell or ~/.aws holds (as app.devaws does for make run-aws)."""
+    whatever AWS settings the developer's shell or ~/.aws holds (as devtools.run_aws does)."""
     for name in [n for n in os.environ if n.startswith("AWS_ENDPOINT_URL_")] + [
         "AWS_PROFILE",
         "AWS_DEFAULT_PROFILE",

@@ -3,8 +3,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from app.api.deps import PageCursor, PageLimit, ServicesDep, require_admin
+from app.api.schemas import UserPage
 from app.api.views import admin_user_out
-from app.models import UserPage
 
 router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(require_admin)])
 

@@ -5,9 +5,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, status
 from fastapi.security import OAuth2PasswordRequestForm
 
-from app import accounts
 from app.api.deps import CurrentPrincipal, ServicesDep
-from app.models import ErrorOut, RegisterRequest, TokenOut, UserCreated
+from app.api.schemas import ErrorOut, RegisterRequest, TokenOut, UserCreated
+from app.services import accounts
 from app.store.base import UsernameTakenError
 
 public_router = APIRouter(prefix="/auth", tags=["auth"])

@@ -10,8 +10,8 @@ from uuid import UUID
 from fastapi import Depends, HTTPException, Path, Query, Request, status
 from fastapi.security import OAuth2PasswordBearer
 
+from app.context import Services
 from app.security.tokens import AccessClaims, InvalidTokenError
-from app.services import Services
 from app.store.base import FileRecord, User
 
 # auto_error=False: a missing token must be our 401 with WWW-Authenticate, not FastAPI's default.

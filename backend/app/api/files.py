@@ -6,10 +6,10 @@ from fastapi import APIRouter, File, UploadFile, status
 from fastapi.responses import StreamingResponse
 
 from app.api.deps import CurrentPrincipal, OwnedFile, PageCursor, PageLimit, ReadableFile, ServicesDep
+from app.api.schemas import ErrorOut, FileOut, FilePage
 from app.api.views import file_out, file_page
-from app.file_uploads import delete_file, store_upload
-from app.filenames import content_disposition
-from app.models import ErrorOut, FileOut, FilePage
+from app.services.filenames import content_disposition
+from app.services.files import delete_file, store_upload
 from app.store.base import blob_key
 
 router = APIRouter(prefix="/files", tags=["files"])

@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, HTTPException, status
 
 from app.api.deps import CurrentPrincipal, OwnedFile, PageCursor, PageLimit, ServicesDep, not_found
+from app.api.schemas import ErrorOut, FilePage, ShareList, ShareOut, ShareRequest, Username
 from app.api.views import file_page, share_out
-from app.models import ErrorOut, FilePage, ShareList, ShareOut, ShareRequest, Username
 from app.store.base import AlreadySharedError, NotFoundError, Share
 
 router = APIRouter(tags=["shares"])

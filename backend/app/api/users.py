@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, status
 
-from app import accounts
 from app.api.deps import CurrentPrincipal, ServicesDep
-from app.models import PasswordChangeRequest, UserOut
+from app.api.schemas import PasswordChangeRequest, UserOut
 from app.security.passwords import verify_password
+from app.services import accounts
 
 router = APIRouter(prefix="/users", tags=["users"])
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.models import AdminUserOut, FileOut, FilePage, ShareOut
+from app.api.schemas import AdminUserOut, FileOut, FilePage, ShareOut
 from app.store.base import FileRecord, Page, Share, User
 
 

@@ -43,8 +43,7 @@ from app.store.base import (
     User,
     UsernameTakenError,
 )
-from app.store.cursor import decode_cursor, encode_cursor
-from app.store.provision import INDEX_NAME
+from app.store.paging import decode_cursor, encode_cursor
 
 if TYPE_CHECKING:
     from botocore.config import Config
@@ -75,6 +74,8 @@ _TRANSIENT_CANCELLATIONS = frozenset(
     {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"}
 )
 _USERS_PARTITION = "USERS"
+# The one secondary index of the table (devtools/provision.py and infra/ create it).
+INDEX_NAME = "gsi1"
 # DynamoDB refuses more than 100 items in one transaction and 25 in one batch write.
 _BATCH_WRITE = 25
 _BATCH_GET = 100

@@ -27,7 +27,7 @@ from app.store.base import (
     User,
     UsernameTakenError,
 )
-from app.store.cursor import decode_cursor, encode_cursor
+from app.store.paging import decode_cursor, encode_cursor
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (

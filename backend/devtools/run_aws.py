@@ -5,7 +5,7 @@ same provisioning the tests use), then serves the API with uvicorn in AWS mode, 
 that endpoint with throw-away credentials. Ctrl-C or SIGTERM stops both. moto keeps everything in
 memory: a restart starts from nothing.
 
-    PYTHONPATH=backend python -m app.devaws --host 127.0.0.1 --port 8000 --moto-port 5000
+    PYTHONPATH=backend python -m devtools.run_aws --host 127.0.0.1 --port 8000 --moto-port 5000
 """
 
 from __future__ import annotations
@@ -85,7 +85,8 @@ def _point_boto3_at(endpoint: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m app.devaws", description="Serve the API in AWS mode against a local moto_server."
+        prog="python -m devtools.run_aws",
+        description="Serve the API in AWS mode against a local moto_server.",
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
@@ -130,7 +131,7 @@ def _serve(host: str, port: int, endpoint: str, log_path: Path) -> int:
     import uvicorn
 
     from app.config import Settings
-    from app.store.provision import provision
+    from devtools.provision import provision
 
     # The secret's ARN is known only once it exists; the other names come from the usual settings.
     os.environ.update(APP_MODE="aws", JWT_SECRET_ARN=SIGNING_KEY_NAME)

@@ -12,7 +12,7 @@ from starlette.routing import BaseRoute
 
 from app.api import admin, auth, files, health, shares, users
 from app.api.deps import current_principal
-from app.models import ErrorOut
+from app.api.schemas import ErrorOut
 
 PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
     {

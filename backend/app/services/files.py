@@ -7,10 +7,10 @@ import uuid
 from datetime import UTC, datetime
 from typing import BinaryIO
 
-from app.filenames import sanitize_filename
-from app.services import Services
+from app.context import Services
+from app.services.filenames import sanitize_filename
+from app.services.upload_checks import UploadRejectedError, inspect_upload
 from app.store.base import FileRecord, QuotaExceededError, blob_key
-from app.uploads import UploadRejectedError, inspect_upload
 
 
 def store_upload(

@@ -13,6 +13,8 @@ import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from app.store.aws import INDEX_NAME
+
 if TYPE_CHECKING:
     from botocore.config import Config
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -20,7 +22,6 @@ if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
 
 TTL_ATTRIBUTE = "expires_at"
-INDEX_NAME = "gsi1"
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from app.security.keys import KeyUnavailableError
+from app.services.upload_checks import UploadRejectedError
 from app.store.base import InvalidCursorError, StoreUnavailableError
-from app.uploads import UploadRejectedError
 
 log = logging.getLogger(__name__)
 
