@@ -64,7 +64,7 @@ hooks: tools ## Install the pre-commit hooks
 	$(TOOLS)/pre-commit install
 
 fuzz: venv ## Deep schemathesis run against the OpenAPI schema
-	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-2000} $(PY) -m pytest tests/test_fuzz_openapi.py -p no:xdist
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-2000} $(PY) -m pytest tests/api/test_fuzz_openapi.py -p no:xdist
 
 bench: venv ## Benchmarks, as ratios to baselines measured in the same run
 	PYTHONPATH=backend $(PY) -m bench --readme README.md

@@ -23,7 +23,7 @@ from types import ModuleType
 import pytest
 import yaml
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 THREAT_MODEL = REPO_ROOT / "docs" / "threat-model.md"
 SEMGREP_RULES = REPO_ROOT / "semgrep.yml"
 # Not test modules: Semgrep rule fixtures and planted trees for the security-gate tests.

@@ -16,7 +16,7 @@ import yaml
 
 from tests.support.tools import checkov, tool
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 CI_DIR = REPO_ROOT / "ci"
 GITLAB_CI_LOCAL_DIR = REPO_ROOT / "tools" / "gitlab-ci-local"
 REPO_URI = "123456789012.dkr.ecr.us-east-1.amazonaws.com/fastapi-lambda"

@@ -31,7 +31,7 @@ import yaml
 
 from devtools.ports import free_port
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 GUIDE = ROOT / "docs" / "workshop.md"
 KNOWN_NEEDS = frozenset({"docker", "trivy", "aws", "node", "network", "server"})
 # Commands that run fine here but not from inside the suite: the suite itself, and re-locking, which

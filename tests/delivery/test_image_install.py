@@ -23,7 +23,7 @@ from devtools.lambda_events import build_event
 
 pytestmark = pytest.mark.slow
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 LOCK = REPO_ROOT / "requirements" / "app.txt"
 DOCKERFILE = REPO_ROOT / "Dockerfile"
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TOOLS = ROOT / ".venv-tools" / "bin"
 FIXTURES = ROOT / "tests" / "fixtures" / "security"
 RECORDED = FIXTURES / "recorded"

@@ -123,7 +123,7 @@ def test_every_route_is_public_by_allowlist_or_protected(
 @pytest.mark.inprocess
 def test_every_protected_route_has_a_status_policy(app: FastAPI) -> None:
     protected = {(m, p) for m, p, policy in route_policies(app.routes) if policy == "authenticated"}
-    assert protected == set(ROUTES), "declare the new route's policy in ROUTES (tests/test_route_policy.py)"
+    assert protected == set(ROUTES), "declare the new route's policy in ROUTES (test_route_policy.py)"
 
 
 def _leak() -> dict[str, str]:

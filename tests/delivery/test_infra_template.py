@@ -15,7 +15,7 @@ import yaml
 from app.config import Settings
 from tests.support.tools import checkov, tool
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO_ROOT / "infra" / "template.yaml"
 DIGEST = "sha256:" + "ab" * 32
 REPO_URI = "123456789012.dkr.ecr.us-east-1.amazonaws.com/fastapi-lambda"

@@ -17,7 +17,7 @@ import pytest
 
 from tests.support.tools import TOOLS_BIN
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 CI_DIR = REPO_ROOT / "ci"
 DIGEST = "sha256:" + "ab" * 32
 REPO_URI = "123456789012.dkr.ecr.us-east-1.amazonaws.com/fastapi-lambda"

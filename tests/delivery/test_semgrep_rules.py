@@ -22,7 +22,7 @@ import yaml
 
 from tests.support.tools import tool
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "semgrep.yml"
 RULE_TESTS = ROOT / "tests" / "semgrep"
 

@@ -21,7 +21,7 @@ from devtools.ports import free_port
 from tests.conftest import REPO_ROOT
 from tests.support.api import PASSWORD
 
-BLACK_BOX_TESTS = ("tests/test_threat_examples.py", "tests/test_authorization.py")
+BLACK_BOX_TESTS = ("tests/api/test_threat_examples.py", "tests/api/test_authorization.py")
 _START_TIMEOUT_SECONDS = 30.0
 _JWT = re.compile(r"ey[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.")
 
