@@ -1,18 +1,20 @@
-"""AWS clients for AWS mode, built once at init. boto3 is imported only here, so local mode and its
-cold start never pay for it. Endpoints follow AWS_ENDPOINT_URL when set (moto_server in tests)."""
+"""The one place AWS clients are created (the API's store and key provider, the rotation Lambda, and
+the dev tools), all alike: short timeouts, few retries, quiet SDK loggers. The endpoint is boto3's own
+choice (AWS, or AWS_ENDPOINT_URL: moto_server in development and tests) unless a caller names one.
+
+boto3 is imported only when a client is made, so local mode and its cold start never pay for it.
+"""
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
-
-from app.config import Settings
-from app.security.keys import SecretsManagerKeys
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
+    from boto3.session import Session
     from botocore.config import Config
 
-    from app.store.base import Store
+Service = Literal["dynamodb", "s3", "secretsmanager"]
 
 # botocore logs request parameters and response bodies at DEBUG, and those carry the signing key
 # (GetSecretValue's response, the rotation's PutSecretValue). Whatever level the root logger runs at,
@@ -21,7 +23,7 @@ _SDK_LOGGERS = ("boto3", "botocore", "s3transfer", "urllib3")
 
 
 def client_config() -> Config:
-    """Every AWS client of the app is built with this, so the SDK's loggers are quiet before it runs."""
+    """Every AWS client is built with this, so the SDK's loggers are quiet before it runs."""
     from botocore.config import Config
 
     for name in _SDK_LOGGERS:
@@ -36,15 +38,18 @@ def client_config() -> Config:
     )
 
 
-def aws_keys(settings: Settings) -> SecretsManagerKeys:
+def aws_client(
+    service: Service,
+    *,
+    region: str | None = None,
+    endpoint_url: str | None = None,
+    session: Session | None = None,
+) -> Any:
+    """A client of boto3's default session, or of `session` (tests give their own fake credentials).
+    Typed by the caller: `dynamodb: DynamoDBClient = aws_client("dynamodb", ...)`."""
     import boto3
 
-    assert settings.jwt_secret_arn is not None  # enforced by Settings for APP_MODE=aws
-    client = boto3.client("secretsmanager", region_name=settings.aws_region, config=client_config())
-    return SecretsManagerKeys(client, settings.jwt_secret_arn, ttl_seconds=settings.secret_cache_ttl_seconds)
-
-
-def aws_store(settings: Settings) -> Store:
-    from app.store.aws import dynamodb_s3_store
-
-    return dynamodb_s3_store(settings, config=client_config())
+    config = client_config()
+    if session is None:
+        return boto3.client(service, region_name=region, endpoint_url=endpoint_url, config=config)
+    return session.client(service, region_name=region, endpoint_url=endpoint_url, config=config)

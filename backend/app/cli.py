@@ -6,7 +6,9 @@ import argparse
 import sys
 
 from app.config import Settings
-from app.factory import build_services
+from app.exceptions import NotFoundError
+from app.factory import build_context
+from app.logs import configure_logging
 from app.services import accounts
 
 
@@ -21,17 +23,19 @@ def main(argv: list[str] | None = None) -> int:
         commands.add_parser(name, help=help_text).add_argument("username")
     args = parser.parse_args(argv)
 
-    store = build_services(Settings()).store
-    user = store.users.get_by_username(args.username)
-    if user is None:
+    settings = Settings()
+    configure_logging(settings.log_level)
+    context = build_context(settings)
+    try:
+        if args.command == "make-admin":
+            accounts.set_role(context, username=args.username, role="admin")
+        elif args.command == "revoke-admin":
+            accounts.set_role(context, username=args.username, role="user")
+        else:
+            accounts.delete_account(context, username=args.username)
+    except NotFoundError:
         print(f"no such user: {args.username}", file=sys.stderr)
         return 1
-    if args.command == "make-admin":
-        store.users.set_role(user.id, "admin")
-    elif args.command == "revoke-admin":
-        store.users.set_role(user.id, "user")
-    else:
-        accounts.delete_account(store, user=user)
     print(f"{args.command}: {args.username}: done")
     return 0
 

@@ -1,19 +1,24 @@
-"""What the app is built with, constructed once per process (Lambda's init phase), never per request."""
+"""What the app is built with (its settings, store, token service and password hasher), constructed
+once per process by the factory (Lambda's init phase), never per request. The services take it as
+their first argument; the API reaches it through `app.api.deps.app_context`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from app.config import Settings
+from app.records import Quota
+from app.security.passwords import Passwords
 from app.security.tokens import TokenService
-from app.store.base import Quota, Store
+from app.store.base import Store
 
 
 @dataclass(frozen=True)
-class Services:
+class AppContext:
     settings: Settings
     store: Store
     tokens: TokenService
+    passwords: Passwords
 
     @property
     def quota(self) -> Quota:

@@ -5,8 +5,9 @@ createSecret puts a new random key under AWSPENDING, setSecret has nothing to do
 Secrets Manager), testSecret checks the pending key, finishSecret moves AWSCURRENT to it, which makes
 the old version AWSPREVIOUS. Every step may be retried, so each is idempotent. See docs/rotation.md.
 
-The boto3 client is built once per execution environment, on first use rather than at import, so the
-module imports anywhere (tests, tools) without AWS settings.
+The logging setup (the API's: redacting filter, JSON where the runtime has no handler) is installed by
+the handler, and the boto3 client built once per execution environment on first use: neither happens
+at import, so the module imports anywhere (tests, tools) without AWS settings or a changed logging.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ import secrets
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from app.aws_clients import aws_client
+from app.config import Settings
+from app.logs import configure_logging
 from app.security.keys import MIN_KEY_BYTES
 
 if TYPE_CHECKING:
@@ -34,15 +38,15 @@ class RotationError(Exception):
 
 @functools.cache
 def _client() -> SecretsManagerClient:
-    import boto3
-
-    from app.aws_clients import client_config
-
-    return boto3.client("secretsmanager", config=client_config())
+    client: SecretsManagerClient = aws_client("secretsmanager")
+    return client
 
 
 def handler(event: Mapping[str, Any], context: object) -> None:
     """The Lambda entry point: {"SecretId", "ClientRequestToken", "Step"} from Secrets Manager."""
+    # First, on every invocation (it is idempotent, and a rotation runs four times a month): nothing
+    # this module, the SDK or a failure logs may bypass the redacting filter.
+    configure_logging(Settings().log_level)
     # ClientRequestToken is the id of the version being created, not a credential.
     secret_id, version_id, step = (event.get(name) for name in ("SecretId", "ClientRequestToken", "Step"))
     if not (isinstance(secret_id, str) and isinstance(version_id, str) and isinstance(step, str)):

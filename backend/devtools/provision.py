@@ -13,10 +13,10 @@ import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from app.aws_clients import aws_client
 from app.store.aws import INDEX_NAME
 
 if TYPE_CHECKING:
-    from botocore.config import Config
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_secretsmanager import SecretsManagerClient
@@ -38,17 +38,15 @@ def provision(
     secret_name: str,
     region: str,
     endpoint_url: str | None = None,
-    config: Config | None = None,
 ) -> Resources:
     """Creates whatever is missing; endpoint_url None means boto3's default (AWS_ENDPOINT_URL or AWS)."""
     import boto3
 
+    # A session of its own: nothing it resolves (credentials, region) is cached for the app's clients.
     session = boto3.session.Session(region_name=region)
-    ensure_table(session.client("dynamodb", endpoint_url=endpoint_url, config=config), table_name)
-    ensure_bucket(session.client("s3", endpoint_url=endpoint_url, config=config), bucket_name, region)
-    arn = ensure_secret(
-        session.client("secretsmanager", endpoint_url=endpoint_url, config=config), secret_name
-    )
+    ensure_table(aws_client("dynamodb", endpoint_url=endpoint_url, session=session), table_name)
+    ensure_bucket(aws_client("s3", endpoint_url=endpoint_url, session=session), bucket_name, region)
+    arn = ensure_secret(aws_client("secretsmanager", endpoint_url=endpoint_url, session=session), secret_name)
     return Resources(table_name=table_name, bucket_name=bucket_name, secret_arn=arn)
 
 

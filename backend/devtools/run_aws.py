@@ -13,74 +13,12 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
-from typing import IO
+
+from devtools.moto import moto_answers, moto_environment, start_moto_server, stop
 
 SIGNING_KEY_NAME = "fastapi-lambda/dev-jwt-signing-key"
-# moto accepts any credentials; these only keep boto3 from looking for real ones.
-_LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local-moto", "AWS_SECRET_ACCESS_KEY": "local-moto"}
-
-
-def moto_answers(endpoint: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1) as response:  # noqa: S310 - loopback
-            return bool(response.status == 200)
-    except OSError:
-        return False
-
-
-def start_moto_server(port: int, log: IO[bytes], *, timeout: float = 30.0) -> subprocess.Popen[bytes]:
-    """moto_server on the loopback interface only, answering before this returns."""
-    url = f"http://127.0.0.1:{port}"
-    if moto_answers(url):
-        raise RuntimeError(f"something already answers on {url}")
-    process = subprocess.Popen(  # noqa: S603 - our own interpreter and fixed arguments
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + timeout
-    # Answering is not enough: another process may have taken the port first; ours must still run.
-    while not moto_answers(url) or process.poll() is not None:
-        if process.poll() is not None or time.monotonic() > deadline:
-            stop(process)
-            raise RuntimeError(f"moto_server did not start on {url}")
-        time.sleep(0.05)
-    return process
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _point_boto3_at(endpoint: str) -> None:
-    """Only the local endpoint, only throw-away credentials: nothing from ~/.aws or the shell's AWS
-    settings can send a request, or a real key, anywhere else."""
-    for name in list(os.environ):
-        if name.startswith("AWS_ENDPOINT_URL_") or name in {
-            "AWS_PROFILE",
-            "AWS_DEFAULT_PROFILE",
-            "AWS_SESSION_TOKEN",
-            "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
-        }:
-            del os.environ[name]
-    os.environ.update(
-        _LOCAL_CREDENTIALS,
-        AWS_ENDPOINT_URL=endpoint,
-        AWS_CONFIG_FILE=os.devnull,
-        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -105,8 +43,11 @@ def main(argv: list[str] | None = None) -> int:
     # was there before it: ours, so the process ends here, through the `finally` that stops moto.
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, _stop_requested)
-    # Before moto starts: it runs botocore itself and inherits this environment.
-    _point_boto3_at(endpoint)
+    # Only the local endpoint, only throw-away credentials: for the API's clients, the provisioning
+    # and moto itself.
+    scrubbed = moto_environment(os.environ, endpoint)
+    os.environ.clear()
+    os.environ.update(scrubbed)
     try:
         with log_path.open("ab") as log:
             moto = start_moto_server(args.moto_port, log)

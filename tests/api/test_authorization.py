@@ -11,8 +11,14 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 
+from app.api.deps import app_context
+from app.records import User
+from app.services import files
 from devtools.lambda_events import EVENT_FORMATS
 from tests.support.api import Api, Session
+
+# The contract holds on either store: each test runs on SQLite + a folder and on DynamoDB + S3.
+pytestmark = pytest.mark.both_stores
 
 CONTENT = b"quarterly numbers, owner only\n"
 ROLES = ("owner", "recipient", "stranger")
@@ -168,6 +174,37 @@ def test_deleted_file_is_404_for_owner_and_former_recipient(api: Api, scenario: 
     assert scenario.file_id not in listed_ids(api, scenario.recipient, "/shares")
 
 
+@pytest.mark.threat("T-07")
+@pytest.mark.inprocess
+def test_sharing_a_file_deleted_after_the_owner_check_is_404(
+    api: Api, app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The race, driven: the owner check passes, then (another request of) the owner deletes the file
+    before the share is written. Both stores refuse the write the same way: 404, never a 409 read from
+    SQLite's foreign key or DynamoDB's condition failure escaping as a 500."""
+    owner, recipient = api.register(), api.register()
+    file_id = api.upload(owner)["id"]
+    context = app_context(app)
+    users = context.store.users
+    find_recipient = users.get_by_username
+
+    def delete_the_file_first(username: str) -> User | None:
+        record = context.store.files.get(file_id)
+        assert record is not None, "the owner check ran before the recipient lookup"
+        files.delete_file(context, record)
+        return find_recipient(username)
+
+    monkeypatch.setattr(users, "get_by_username", delete_the_file_first)
+    response = api.client.post(
+        f"/files/{file_id}/shares", headers=owner.headers, json={"username": recipient.username}
+    )
+    monkeypatch.undo()
+    assert response.status_code == 404, response.text
+    assert response.json() == {"detail": "Not found"}
+    assert api.client.get(f"/files/{file_id}", headers=recipient.headers).status_code == 404
+    assert file_id not in listed_ids(api, recipient, "/shares")
+
+
 def listed_ids(api: Api, session: Session, listing: str) -> set[str]:
     items = api.client.get(listing, params={"limit": 100}, headers=session.headers).json()["items"]
     return {item["id"] for item in items}
@@ -241,7 +278,7 @@ def test_role_cannot_be_granted_through_the_api(api: Api, scenario: Scenario) ->
 @pytest.mark.threat("T-08")
 def test_admin_role_grants_no_access_to_other_users_files(api: Api, scenario: Scenario, app: FastAPI) -> None:
     """Least privilege: the admin role lists accounts; it does not read, share or delete their files."""
-    app.state.services.store.users.set_role(scenario.stranger.id, "admin")
+    app_context(app).store.users.set_role(scenario.stranger.id, "admin")
     assert api.client.get("/admin/users", headers=scenario.stranger.headers).status_code == 200
     before = snapshot(api, scenario.owner, scenario.file_id)
     for route in ROUTES:
@@ -269,7 +306,7 @@ def test_every_refusal_holds_through_each_lambda_event_format(api: Api, scenario
 @pytest.mark.threat("T-07")
 def test_refused_attempts_leave_the_store_untouched(api: Api, scenario: Scenario, app: FastAPI) -> None:
     """The same invariant seen from the store, below the API: record, blob and shares."""
-    store = app.state.services.store
+    store = app_context(app).store
     record = store.files.get(scenario.file_id)
     assert record is not None
     key = f"{record.owner_id}/{record.id}"

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from devtools.ports import free_port
-from tests.conftest import REPO_ROOT
 from tests.support.api import PASSWORD
+from tests.support.paths import REPO_ROOT
 
 BLACK_BOX_TESTS = ("tests/api/test_threat_examples.py", "tests/api/test_authorization.py")
 _START_TIMEOUT_SECONDS = 30.0

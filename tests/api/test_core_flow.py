@@ -8,8 +8,12 @@ import hashlib
 import pytest
 from fastapi import FastAPI
 
-from tests.conftest import VIAS
+from app.api.deps import app_context
 from tests.support.api import Api
+from tests.support.apps import VIAS
+
+# The contract holds on either store: each test runs on SQLite + a folder and on DynamoDB + S3.
+pytestmark = pytest.mark.both_stores
 
 # Every byte value, behind a real PNG signature: survives base64 in both directions or fails loudly.
 BINARY = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 64
@@ -62,8 +66,7 @@ def test_register_upload_share_revoke_delete(api: Api, app: FastAPI) -> None:
     assert client.get("/files", headers=owner.headers).json()["items"] == []
 
     assert client.get("/admin/users", headers=owner.headers).status_code == 403
-    services = app.state.services
-    services.store.users.set_role(owner.id, "admin")
+    app_context(app).store.users.set_role(owner.id, "admin")
     admin_view = client.get("/admin/users", headers=owner.headers)
     assert admin_view.status_code == 200
     usernames = {item["username"] for item in admin_view.json()["items"]}

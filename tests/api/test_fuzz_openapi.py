@@ -22,11 +22,11 @@ from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.generation import GenerationMode
 
+from app.api.deps import app_context
 from app.config import Settings
-from app.factory import create_app
 from devtools.lambda_events import EVENT_FORMATS
-from tests.conftest import client_for
 from tests.support.api import Api, Session
+from tests.support.apps import client_for, make_app
 
 FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "600"))
 # A fixed seed in `make test` (a finding is a regression, not noise); fresh inputs in `make fuzz`.
@@ -46,7 +46,7 @@ class Target:
 @pytest.fixture
 def target(make_settings: Callable[..., Settings]) -> Target:
     # Small limits, so the fuzzer reaches the 413/415 paths as well.
-    app = create_app(make_settings(max_upload_bytes=2048, user_quota_files=20))
+    app = make_app(make_settings(max_upload_bytes=2048, user_quota_files=20))
     with client_for(app, "asgi") as client:
         api = Api(client)
         user, recipient = api.register(), api.register()
@@ -65,10 +65,10 @@ def operations(schema: Any) -> list[Any]:
 
 def fresh_token(target: Target) -> str:
     """A new token per case: the fuzzer may log out or change the password, which revokes older ones."""
-    services = target.app.state.services
-    user = services.store.users.get(target.user.id)
+    context = app_context(target.app)
+    user = context.store.users.get(target.user.id)
     assert user is not None
-    return str(services.tokens.issue(user_id=user.id, token_version=user.token_version).token)
+    return str(context.tokens.issue(user_id=user.id, token_version=user.token_version).token)
 
 
 def case_strategy(operation: Any, target: Target, *, authenticated: bool) -> st.SearchStrategy[Any]:

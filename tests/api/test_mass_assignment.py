@@ -15,6 +15,7 @@ import httpx2
 import pytest
 from fastapi import FastAPI
 
+from app.api.deps import app_context
 from tests.support.api import PASSWORD, Api, Session
 
 # The exact key set of every JSON shape the API returns; anything more is over-exposure.
@@ -207,10 +208,10 @@ def test_upload_ignores_client_supplied_owner_size_digest_and_id(api: Api) -> No
 def test_upload_storage_key_is_server_generated(api: Api, app: FastAPI) -> None:
     uploader, victim = api.register(), api.register()
     body = _upload_with_extras(api, uploader, victim, b"bytes\n").json()
-    record = app.state.services.store.files.get(body["id"])
+    record = app_context(app).store.files.get(body["id"])
     assert record is not None
     assert record.owner_id == uploader.id
-    blobs = Path(app.state.services.settings.data_dir) / "blobs"
+    blobs = Path(app_context(app).settings.data_dir) / "blobs"
     stored = sorted(p.relative_to(blobs).as_posix() for p in blobs.rglob("*") if p.is_file())
     assert stored == [f"{uploader.id}/{body['id']}"]
 
@@ -270,7 +271,7 @@ def test_no_response_of_the_core_flow_exposes_internal_fields(api: Api) -> None:
 @pytest.mark.threat("T-09")
 def test_admin_listing_exposes_only_public_account_fields(api: Api, app: FastAPI) -> None:
     admin, other = api.register(), api.register()
-    app.state.services.store.users.set_role(admin.id, "admin")
+    app_context(app).store.users.set_role(admin.id, "admin")
     body = api.client.get("/admin/users", params={"limit": 100}, headers=admin.headers).json()
     assert set(body) == SHAPES["page"]
     assert {item["username"] for item in body["items"]} >= {admin.username, other.username}

@@ -19,10 +19,11 @@ from fastapi import FastAPI
 from pydantic import ValidationError
 
 from app.config import Settings
-from app.factory import build_services, create_app
+from app.factory import build_context, create_app
 from app.security.keys import KEY_FILE_NAME, MIN_KEY_BYTES, WeakKeyError
-from tests.conftest import REPO_ROOT, VIAS, client_for
 from tests.support.api import Api
+from tests.support.apps import VIAS, client_for, fast_passwords
+from tests.support.paths import REPO_ROOT
 
 INTERNAL_DETAIL = "sqlite3.OperationalError at /srv/data/app.sqlite3 line 42"
 ALLOWED_ORIGIN = "https://app.example.com"
@@ -48,9 +49,9 @@ class ExplodingFiles:
 
 @pytest.fixture
 def broken_app(settings: Settings) -> FastAPI:
-    services = build_services(settings)
-    store = dataclasses.replace(services.store, files=ExplodingFiles())
-    return create_app(settings, services=dataclasses.replace(services, store=store))
+    context = build_context(settings, passwords=fast_passwords())
+    store = dataclasses.replace(context.store, files=ExplodingFiles())
+    return create_app(settings, context=dataclasses.replace(context, store=store))
 
 
 def assert_generic_500(response: Any) -> None:

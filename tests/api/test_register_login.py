@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from app.security import passwords
+from app.config import Settings
+from app.security.passwords import Passwords
 from tests.support.api import PASSWORD, Api
+from tests.support.apps import client_for, fast_hasher, make_app
+
+# The contract holds on either store: each test runs on SQLite + a folder and on DynamoDB + S3.
+pytestmark = pytest.mark.both_stores
 
 
 @pytest.mark.parametrize(
@@ -65,14 +70,11 @@ def test_wrong_password_and_unknown_user_get_the_same_401(api: Api) -> None:
 
 @pytest.mark.inprocess
 @pytest.mark.threat("T-19")
-def test_unknown_user_costs_one_argon2_verification_like_a_wrong_password(
-    api: Api, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_unknown_user_costs_one_argon2_verification_like_a_wrong_password(settings: Settings) -> None:
     """Comparable time, shown without timing: both paths run exactly one Argon2 verification against a
     hash with the same parameters, so they cost the same work."""
-    session = api.register()
     verified: list[str] = []
-    real = passwords._hasher
+    real = fast_hasher()
 
     class CountingHasher:
         def hash(self, password: str) -> str:
@@ -82,9 +84,12 @@ def test_unknown_user_costs_one_argon2_verification_like_a_wrong_password(
             verified.append(hash)
             return real.verify(hash, password)
 
-    monkeypatch.setattr(passwords, "_hasher", CountingHasher())
-    api.client.post("/auth/token", data={"username": session.username, "password": "x" * 20})
-    api.client.post("/auth/token", data={"username": api.unique_username(), "password": "x" * 20})
+    with client_for(make_app(settings, passwords=Passwords(CountingHasher())), "asgi") as client:
+        api = Api(client)
+        session = api.register()
+        verified.clear()  # registering logs in once
+        api.client.post("/auth/token", data={"username": session.username, "password": "x" * 20})
+        api.client.post("/auth/token", data={"username": api.unique_username(), "password": "x" * 20})
     assert len(verified) == 2
     known_params, dummy_params = (hash.split("$")[3] for hash in verified)
     assert known_params == dummy_params

@@ -12,12 +12,16 @@ import httpx2
 import pytest
 from fastapi import FastAPI
 
+from app.api.deps import app_context
 from app.config import Settings
-from app.factory import create_app
 from app.services import accounts
 from app.store.base import Store
-from tests.conftest import REPO_ROOT, VIAS, client_for
 from tests.support.api import PASSWORD, Api, Session
+from tests.support.apps import VIAS, client_for, make_app
+from tests.support.paths import REPO_ROOT
+
+# The contract holds on either store: each test runs on SQLite + a folder and on DynamoDB + S3.
+pytestmark = pytest.mark.both_stores
 
 NEW_PASSWORD = "a different long passphrase"
 
@@ -77,7 +81,7 @@ def test_revocation_survives_a_restart(api: Api, settings: Settings) -> None:
     """A new Lambda execution environment (a new app on the same store) still refuses the token."""
     user = api.register()
     assert api.client.post("/auth/logout", headers=user.headers).status_code == 204
-    with client_for(create_app(settings), "asgi") as client:
+    with client_for(make_app(settings), "asgi") as client:
         assert client.get("/users/me", headers=user.headers).status_code == 401
         fresh = api.login(user.username, user.password)
         assert client.get("/users/me", headers={"Authorization": f"Bearer {fresh}"}).status_code == 200
@@ -152,7 +156,7 @@ def test_password_change_needs_a_valid_token(api: Api) -> None:
 
 
 def _store(app: FastAPI) -> Store:
-    store: Store = app.state.services.store
+    store: Store = app_context(app).store
     return store
 
 
@@ -168,7 +172,7 @@ def test_deleted_users_tokens_are_401(api: Api, app: FastAPI) -> None:
 
     record = store.users.get(user.id)
     assert record is not None
-    accounts.delete_account(store, user=record)
+    accounts.delete_account(app_context(app), username=record.username)
 
     for token in (user.token, other_session):
         for path in ("/users/me", "/files", f"/files/{file_id}"):
@@ -183,11 +187,15 @@ def test_reregistered_username_does_not_revive_old_tokens(api: Api, app: FastAPI
     user = api.register()
     record = _store(app).users.get(user.id)
     assert record is not None
-    accounts.delete_account(_store(app), user=record)
+    accounts.delete_account(app_context(app), username=record.username)
     newcomer = api.register(user.username)
     assert newcomer.id != user.id
     assert status(api, user.token) == 401
     assert status(api, newcomer.token) == 200
+
+
+# The CLI tests give the command the embedded store's environment: they run on that store only.
+LOCAL_STORE_ONLY = pytest.mark.parametrize("backend", ["local"])
 
 
 def _cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
@@ -213,6 +221,7 @@ def _cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
 @pytest.mark.threat("T-06")
 @pytest.mark.inprocess
 @pytest.mark.slow
+@LOCAL_STORE_ONLY
 def test_cli_delete_user_kills_their_tokens(api: Api, settings: Settings) -> None:
     user, bystander = api.register(), api.register()
     file_id = api.upload(user)["id"]
@@ -231,6 +240,7 @@ def test_cli_delete_user_kills_their_tokens(api: Api, settings: Settings) -> Non
 @pytest.mark.threat("T-08")
 @pytest.mark.inprocess
 @pytest.mark.slow
+@LOCAL_STORE_ONLY
 def test_cli_make_admin_grants_the_admin_routes(api: Api, settings: Settings) -> None:
     user = api.register()
     assert status(api, user.token, "/admin/users") == 403

@@ -24,7 +24,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from app.api.deps import ReadableFile, require_admin
+from app.api.deps import ReadableFile, app_context, require_admin
 from app.api.route_table import PUBLIC_ROUTES, assert_route_policies, route_policies
 from app.config import Settings
 from app.factory import create_app
@@ -108,7 +108,9 @@ def test_every_route_is_public_by_allowlist_or_protected(
     assert {(m, p) for m, p, policy in policies if policy == "public"} == PUBLIC_ROUTES
     # Included routers are lazy in FastAPI: app.routes alone does not list their routes.
     contexts = list(iter_route_contexts(app.routes))
-    api_routes = {(m, c.path) for c in contexts if isinstance(c.original_route, APIRoute) for m in c.methods}
+    api_routes = {
+        (m, c.path) for c in contexts if isinstance(c.original_route, APIRoute) for m in c.methods or ()
+    }
     assert api_routes == {(m, p) for m, p, _ in policies if p not in docs}
     assert api_routes >= set(ROUTES) | PUBLIC_ROUTES
     # Anything that is not an API route bypasses FastAPI's dependencies: only FastAPI's own docs may.
@@ -259,7 +261,7 @@ def test_protected_route_with_a_malformed_token_is_401(
 
 
 def expired_token(app: FastAPI, session: Session) -> str:
-    tokens: TokenService = app.state.services.tokens
+    tokens: TokenService = app_context(app).tokens
     key = tokens.keys.current()
     claims = jwt.decode(session.token, options={"verify_signature": False})
     now = int(time.time())
@@ -319,7 +321,7 @@ def test_file_route_with_an_unknown_id_is_404(api: Api, world: World, route: tup
 
 
 def _make_admin(app: FastAPI, session: Session) -> None:
-    store: Store = app.state.services.store
+    store: Store = app_context(app).store
     store.users.set_role(session.id, "admin")
 
 

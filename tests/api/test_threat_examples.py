@@ -6,6 +6,9 @@ import pytest
 
 from tests.support.api import Api
 
+# The contract holds on either store: each test runs on SQLite + a folder and on DynamoDB + S3.
+pytestmark = pytest.mark.both_stores
+
 
 @pytest.mark.threat("T-01")
 def test_missing_token_is_401(api: Api) -> None:

@@ -30,12 +30,14 @@ from fastapi import FastAPI
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from app.api.deps import app_context
 from app.config import Settings
-from app.factory import build_services, create_app
-from app.security.keys import KeyUnavailableError, SigningKey, SigningKeys
-from app.security.tokens import REQUIRED_CLAIMS, InvalidTokenError, TokenService
-from tests.conftest import VIAS, client_for
+from app.exceptions import InvalidTokenError, KeyUnavailableError
+from app.factory import build_context, create_app
+from app.security.keys import SigningKey, SigningKeys
+from app.security.tokens import REQUIRED_CLAIMS, TokenService
 from tests.support.api import Api, Session
+from tests.support.apps import VIAS, client_for, fast_passwords
 
 _DIGESTS = {"HS256": hashlib.sha256, "HS384": hashlib.sha384, "HS512": hashlib.sha512}
 
@@ -65,7 +67,7 @@ def parts(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def real_key(app: FastAPI) -> SigningKey:
-    tokens: TokenService = app.state.services.tokens
+    tokens: TokenService = app_context(app).tokens
     return tokens.keys.current()
 
 
@@ -224,7 +226,7 @@ def test_token_of_another_user_spliced_is_401(api: Api, user: Session) -> None:
 def test_malformed_tokens_are_401(api: Api, user: Session, token: str) -> None:
     if any(ord(ch) > 0x7E for ch in token):
         # httpx refuses non-ASCII header values; send them as raw latin-1 bytes.
-        headers = {"Authorization": ("Bearer " + token).encode("latin-1")}
+        headers = [(b"Authorization", ("Bearer " + token).encode("latin-1"))]
         response = api.client.get("/users/me", headers=headers)
         assert response.status_code == 401
         assert me(api, user.token) == 200
@@ -345,7 +347,7 @@ def test_verifier_opens_no_connection_for_key_urls(
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(urllib.request, "urlopen", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
-    tokens: TokenService = app.state.services.tokens
+    tokens: TokenService = app_context(app).tokens
     header, claims = parts(user.token)
     secret = real_key(app).secret
     for extra in ({"jku": "http://198.51.100.1/jwks.json"}, {"x5u": "https://198.51.100.1/c.pem"}):
@@ -485,7 +487,7 @@ def test_token_living_longer_than_the_configured_ttl_is_401(
 ) -> None:
     """Only a key holder can mint these; they must still not outlive the TTL nor break the revocation
     store (an expiry past 2**63 cannot be stored: logout used to answer 500)."""
-    ttl = app.state.services.settings.access_token_ttl_seconds
+    ttl = app_context(app).settings.access_token_ttl_seconds
     _, claims = parts(user.token)
     token = _resigned(app, user, exp=claims["iat"] + ttl + extra_seconds)
     assert_rejected(api, token, user)
@@ -538,7 +540,7 @@ def test_deeply_nested_json_payload_signed_with_the_real_key_is_401(
     ],
 )
 def test_wrong_missing_or_partial_issuer_is_401(api: Api, app: FastAPI, user: Session, iss: object) -> None:
-    assert app.state.services.settings.jwt_issuer == "fastapi-lambda"
+    assert app_context(app).settings.jwt_issuer == "fastapi-lambda"
     assert_rejected(api, _resigned(app, user, iss=iss), user)
 
 
@@ -559,7 +561,7 @@ def test_wrong_missing_or_partial_issuer_is_401(api: Api, app: FastAPI, user: Se
     ],
 )
 def test_wrong_or_missing_audience_is_401(api: Api, app: FastAPI, user: Session, aud: object) -> None:
-    assert app.state.services.settings.jwt_audience == "fastapi-lambda-api"
+    assert app_context(app).settings.jwt_audience == "fastapi-lambda-api"
     assert_rejected(api, _resigned(app, user, aud=aud), user)
 
 
@@ -746,7 +748,7 @@ def _structures(draw: st.DrawFn, kid: str, genuine: dict[str, Any]) -> tuple[obj
 
 @pytest.fixture
 def token_service(app: FastAPI) -> TokenService:
-    service: TokenService = app.state.services.tokens
+    service: TokenService = app_context(app).tokens
     return service
 
 
@@ -808,10 +810,10 @@ class _SwitchableKeys:
 @pytest.mark.threat("T-22")
 @pytest.mark.inprocess
 def test_key_store_outage_fails_closed_with_503(settings: Settings) -> None:
-    services = build_services(settings)
-    keys = _SwitchableKeys(services.tokens.keys)
-    services = dataclasses.replace(services, tokens=dataclasses.replace(services.tokens, keys=keys))
-    with client_for(create_app(settings, services=services), "asgi") as client:
+    context = build_context(settings, passwords=fast_passwords())
+    keys = _SwitchableKeys(context.tokens.keys)
+    context = dataclasses.replace(context, tokens=dataclasses.replace(context.tokens, keys=keys))
+    with client_for(create_app(settings, context=context), "asgi") as client:
         api = Api(client)
         user = api.register()
         keys.down = True

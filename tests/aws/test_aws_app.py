@@ -1,6 +1,7 @@
 """The app in AWS mode on a real AWS-protocol endpoint (moto_server): fail closed when Secrets Manager is
 out of reach and recover without a restart, fetch the secret once per TTL and never per request, and
-keep boto3 out of local mode entirely. (The authn/authz suite itself runs on both stores: conftest.py.)"""
+keep boto3 out of local mode entirely. (The authn/authz suite itself runs on both stores: the tests
+marked `both_stores`.)"""
 
 from __future__ import annotations
 
@@ -19,10 +20,11 @@ from fastapi import FastAPI
 from starlette.testclient import TestClient
 
 from app.config import Settings
-from app.factory import create_app
-from tests.conftest import REPO_ROOT
+from devtools.moto import LOCAL_CREDENTIALS
 from tests.support.api import Api
+from tests.support.apps import make_app
 from tests.support.moto import CallCounter, MotoServer, TcpProxy, default_session_hook
+from tests.support.paths import REPO_ROOT
 
 pytestmark = pytest.mark.inprocess
 
@@ -45,7 +47,7 @@ def test_secrets_manager_out_of_reach_is_503_never_200_and_recovers_by_itself(
 ) -> None:
     settings = make_aws_settings(secret_cache_ttl_seconds=1)
     monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)  # every AWS call of this app goes through the relay
-    with client_for(create_app(settings)) as http:
+    with client_for(make_app(settings)) as http:
         api = Api(http)
         user = api.register()
         file_id = api.upload(user)["id"]
@@ -86,7 +88,7 @@ def test_store_out_of_reach_with_a_cached_key_is_never_200(
 ) -> None:
     settings = make_aws_settings(secret_cache_ttl_seconds=300)
     monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
-    with client_for(create_app(settings)) as http:
+    with client_for(make_app(settings)) as http:
         user = Api(http).register()
         proxy.stop()
         for path in ("/users/me", "/files", "/shares"):
@@ -95,7 +97,7 @@ def test_store_out_of_reach_with_a_cached_key_is_never_200(
             # and a generic body.
             assert response.status_code == 503, (path, response.status_code)
             assert response.headers["retry-after"] == "5"
-            assert "testing" not in response.text
+            assert LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"] not in response.text
             assert "amazonaws" not in response.text.lower()
             assert "botocore" not in response.text.lower()
 
@@ -106,7 +108,7 @@ def test_the_secret_is_fetched_once_over_100_authenticated_requests(
 ) -> None:
     fetches = CallCounter()
     with default_session_hook("before-call.secrets-manager.GetSecretValue", fetches):
-        app = create_app(make_aws_settings())
+        app = make_app(make_aws_settings())
     assert fetches.calls == 0, "nothing is fetched at start-up: Mangum may run it on every invocation"
     with client_for(app) as http:
         api = Api(http)
@@ -130,7 +132,7 @@ def test_a_forged_kid_is_401_never_503(
     make_aws_settings: Callable[..., Settings], kid: Callable[[], str]
 ) -> None:
     settings = make_aws_settings()
-    with client_for(create_app(settings)) as http:
+    with client_for(make_app(settings)) as http:
         user = Api(http).register()
         now = int(time.time())
         claims = {

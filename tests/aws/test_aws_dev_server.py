@@ -14,16 +14,16 @@ from pathlib import Path
 import httpx2
 import pytest
 
+from devtools.moto import moto_answers
 from devtools.ports import free_port
-from devtools.run_aws import moto_answers
-from tests.conftest import REPO_ROOT
 from tests.support.api import Api
+from tests.support.paths import REPO_ROOT
 
 pytestmark = [pytest.mark.slow, pytest.mark.inprocess]
 
 
 @pytest.fixture
-def devaws(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], int, int]]:
+def dev_server(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], int, int]]:
     port, moto_port = free_port(), free_port()
     clean = {k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG"}}
     process = subprocess.Popen(
@@ -65,9 +65,9 @@ def wait_for_health(url: str, process: subprocess.Popen[str]) -> None:
 
 
 def test_run_aws_serves_the_contract_and_stops_cleanly(
-    devaws: tuple[subprocess.Popen[str], int, int],
+    dev_server: tuple[subprocess.Popen[str], int, int],
 ) -> None:
-    process, port, moto_port = devaws
+    process, port, moto_port = dev_server
     url = f"http://127.0.0.1:{port}"
     wait_for_health(url, process)
 

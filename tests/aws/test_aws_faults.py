@@ -9,9 +9,10 @@ from collections.abc import Callable
 import pytest
 from starlette.testclient import TestClient
 
+from app.api.deps import app_context
 from app.config import Settings
-from app.factory import create_app
 from tests.support.api import Api
+from tests.support.apps import make_app
 from tests.support.moto import AwsResources, CallCounter, DynamoDBFault, default_session_hook
 
 pytestmark = pytest.mark.inprocess
@@ -28,7 +29,7 @@ def test_s3_put_failing_leaves_no_metadata(make_aws_settings: Callable[..., Sett
     settings = make_aws_settings(bucket_name="files-bucket-that-was-never-created")
     metadata_writes = CallCounter()
     with default_session_hook("before-call.dynamodb.TransactWriteItems", metadata_writes):
-        app = create_app(settings)
+        app = make_app(settings)
     with TestClient(app, base_url="https://testserver", raise_server_exceptions=False) as http:
         api = Api(http)
         user = api.register()
@@ -40,7 +41,7 @@ def test_s3_put_failing_leaves_no_metadata(make_aws_settings: Callable[..., Sett
 
         assert metadata_writes.calls == writes_before_upload, "no metadata write after a failed put"
         assert http.get("/files", headers=user.headers).json()["items"] == []
-        assert app.state.services.store.files.usage(user.id).files == 0
+        assert app_context(app).store.files.usage(user.id).files == 0
 
 
 def test_dynamodb_write_failing_after_the_put_leaves_no_object(
@@ -54,7 +55,7 @@ def test_dynamodb_write_failing_after_the_put_leaves_no_object(
         default_session_hook("before-call.s3.PutObject", puts),
         default_session_hook("before-call.s3.DeleteObject", deletes),
     ):
-        app = create_app(settings)
+        app = make_app(settings)
     with TestClient(app, base_url="https://testserver", raise_server_exceptions=False) as http:
         api = Api(http)
         user = api.register()
@@ -69,7 +70,7 @@ def test_dynamodb_write_failing_after_the_put_leaves_no_object(
         assert deletes.calls == 1, "and removed again"
         assert objects_in(aws_resources, settings.bucket_name) == []
         assert http.get("/files", headers=user.headers).json()["items"] == []
-        assert app.state.services.store.files.usage(user.id).files == 0
+        assert app_context(app).store.files.usage(user.id).files == 0
 
         # The same upload once DynamoDB answers again: one object, one record.
         file_id = api.upload(user, CONTENT)["id"]

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from app.security.keys import KeyUnavailableError, SecretsManagerKeys
+from app.exceptions import KeyUnavailableError
+from app.security.keys import SecretsManagerKeys
 from devtools.ports import free_port
 from tests.support.moto import AwsResources, CallCounter, TcpProxy, new_client, rotate
 

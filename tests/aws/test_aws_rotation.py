@@ -3,6 +3,9 @@ what tokens do across rotations in a running app."""
 
 from __future__ import annotations
 
+import io
+import logging
+import secrets
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -14,9 +17,9 @@ from starlette.testclient import TestClient
 
 from app import rotation
 from app.config import Settings
-from app.factory import create_app
 from app.security.keys import MIN_KEY_BYTES
 from tests.support.api import Api
+from tests.support.apps import make_app
 from tests.support.moto import AwsResources, new_client, rotate
 
 STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
@@ -71,6 +74,28 @@ def test_the_lambda_entry_point_rotates_to_a_new_random_key(client: Any, secret_
     new_value = value(client, secret_arn)
     assert new_value != old_value
     assert len(new_value.encode()) >= MIN_KEY_BYTES
+
+
+@pytest.mark.threat("T-15")
+@pytest.mark.usefixtures("lambda_client")
+def test_the_rotation_lambda_installs_the_apps_redacting_log_setup(secret_arn: str) -> None:
+    stream = io.StringIO()
+    # Stands in for the Lambda runtime's root handler, there before the first invocation.
+    runtime = logging.StreamHandler(stream)
+    root = logging.getLogger()
+    root.addHandler(runtime)
+    leaked = "eyJhbGciOiJIUzI1NiJ9." + "eyJzdWIiOiJ4In0" + "." + secrets.token_urlsafe(32)
+    try:
+        assert not runtime.filters
+        event = {"SecretId": secret_arn, "ClientRequestToken": str(uuid.uuid4()), "Step": "createSecret"}
+        rotation.handler(event, None)
+        rotation.log.warning("a record of the rotation module carrying Bearer %s", leaked)
+    finally:
+        root.removeHandler(runtime)
+    shipped = stream.getvalue()
+    assert "rotation step done" in shipped
+    assert leaked not in shipped
+    assert "Bearer [REDACTED]" in shipped
 
 
 def test_steps_are_idempotent_when_secrets_manager_retries_them(client: Any, secret_arn: str) -> None:
@@ -129,7 +154,7 @@ def test_tokens_survive_one_rotation_and_not_two(
     secret_arn = aws_resources.new_secret(rotation=True)
     # A short cache TTL stands in for time passing in a long-lived Lambda environment.
     settings = make_aws_settings(jwt_secret_arn=secret_arn, secret_cache_ttl_seconds=1)
-    with TestClient(create_app(settings), base_url="https://testserver") as http:
+    with TestClient(make_app(settings), base_url="https://testserver") as http:
         api = Api(http)
         user = api.register()
         first_kid = kid_of(user.token)

@@ -12,23 +12,22 @@ from typing import Any
 
 import pytest
 
-from app.aws_clients import client_config
 from app.config import Settings
-from app.store.aws import INDEX_NAME, StoreStateError, StoreUnavailableError, dynamodb_s3_store
-from app.store.base import (
+from app.exceptions import (
     AlreadySharedError,
-    FileRecord,
     NotFoundError,
-    Quota,
     QuotaExceededError,
-    Share,
-    Store,
-    User,
+    StoreStateError,
+    StoreUnavailableError,
     UsernameTakenError,
-    blob_key,
 )
+from app.factory import build_context
+from app.records import FileRecord, Quota, Share, User
+from app.store.aws import INDEX_NAME, DynamoFiles
+from app.store.base import Store, blob_key
+from devtools.moto import REGION
 from devtools.provision import TTL_ATTRIBUTE, ensure_bucket, ensure_secret, ensure_table
-from tests.support.moto import REGION, AwsResources, DynamoDBFault, default_session_hook
+from tests.support.moto import AwsResources, DynamoDBFault, default_session_hook
 
 BIG = Quota(max_bytes=10**9, max_files=10**6)
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -42,6 +41,11 @@ def _refuse_scan(**_: Any) -> None:
     raise ScanRefusedError("a Scan reads the whole table; every access pattern here is a key or index query")
 
 
+def aws_store(settings: Settings) -> Store:
+    """The store the factory builds for these settings, with the app's own clients."""
+    return build_context(settings).store
+
+
 @pytest.fixture
 def settings(make_aws_settings: Callable[..., Settings]) -> Settings:
     return make_aws_settings()
@@ -50,7 +54,8 @@ def settings(make_aws_settings: Callable[..., Settings]) -> Settings:
 @pytest.fixture
 def store(settings: Settings) -> Store:
     with default_session_hook("before-call.dynamodb.Scan", _refuse_scan):
-        built = dynamodb_s3_store(settings, config=client_config())
+        built = aws_store(settings)
+    assert isinstance(built.files, DynamoFiles)
     table = built.files._t
     with pytest.raises(ScanRefusedError):  # the guard is armed on the store's own client
         table.client.scan(TableName=table.name)
@@ -116,7 +121,7 @@ class OperationLog:
 def operations(settings: Settings) -> tuple[Store, OperationLog]:
     log = OperationLog()
     with default_session_hook("before-call.dynamodb", log):
-        built = dynamodb_s3_store(settings, config=client_config())
+        built = aws_store(settings)
     return built, log
 
 
@@ -156,7 +161,7 @@ def test_a_transaction_conflict_is_retryable_not_a_taken_username(settings: Sett
         CancellationReasons=[{"Code": "TransactionConflict"}, {"Code": "None"}],
     )
     with default_session_hook("before-send.dynamodb.TransactWriteItems", conflict):
-        store = dynamodb_s3_store(settings, config=client_config())
+        store = aws_store(settings)
     conflict.armed = True
     with pytest.raises(StoreUnavailableError):
         make_user(store, "racing")
@@ -314,7 +319,7 @@ def test_objects_get_the_buckets_own_encryption(
             "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": algorithm}}]
         },
     )
-    store = dynamodb_s3_store(settings, config=client_config())
+    store = aws_store(settings)
     key = blob_key(make_file(make_user(store)))
     store.blobs.put(key, io.BytesIO(b"secret plans"), size=12, content_type="text/plain")
     assert s3.head_object(Bucket=settings.bucket_name, Key=key)["ServerSideEncryption"] == algorithm

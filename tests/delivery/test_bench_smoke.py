@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bench.report import END, START, update_readme
-from tests.conftest import REPO_ROOT
+from tests.support.paths import REPO_ROOT
 
 
 @pytest.mark.slow

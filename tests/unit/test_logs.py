@@ -1,4 +1,4 @@
-"""Secrets in logs (T-15). The whole-suite audit lives in tests/conftest.py (`log_audit`): every record
+"""Secrets in logs (T-15). The whole-suite audit is tests/support/log_audit.py (`log_audit`): every record
 of the session is checked there. These tests show the redaction itself works, that the audit is not
 blind, and that the noisiest sources (the request path, the AWS SDK at DEBUG) stay clean."""
 
@@ -13,11 +13,12 @@ from collections.abc import Callable, Iterator
 import pytest
 from fastapi import FastAPI
 
+from app.api.deps import app_context
 from app.config import Settings
-from app.factory import create_app
 from app.logs import JsonFormatter, RedactingFilter
-from tests.conftest import LogAudit, client_for
 from tests.support.api import PASSWORD, Api
+from tests.support.apps import client_for, make_app
+from tests.support.log_audit import LogAudit
 
 
 def fake_jwt() -> str:
@@ -170,10 +171,10 @@ def test_the_aws_sdk_never_logs_the_signing_key_even_at_debug(
 ) -> None:
     """botocore logs response bodies at DEBUG; GetSecretValue's body is the signing key."""
     caplog.set_level(logging.DEBUG)
-    app = create_app(make_aws_settings(log_level="DEBUG"))
+    app = make_app(make_aws_settings(log_level="DEBUG"))
     with client_for(app, "asgi") as client:
         Api(client).register()
-    key = app.state.services.tokens.keys.current().secret.decode()
+    key = app_context(app).tokens.keys.current().secret.decode()
     assert len(key) >= 32
     for record in caplog.records:
         assert key not in record.getMessage(), record.name

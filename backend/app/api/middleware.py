@@ -8,8 +8,15 @@ import logging
 import time
 from collections.abc import Iterable
 
-from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.api.errors import (
+    ErrorResponse,
+    InvalidContentLengthError,
+    RequestBodyTooLargeError,
+    body_too_large,
+    response_for,
+)
 
 log = logging.getLogger("app.access")
 
@@ -23,6 +30,8 @@ _SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
 # The interactive docs load Swagger UI's scripts; every other response is data and may run nothing.
 _API_CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
 _DOCS_PATHS = ("/docs", "/redoc")
+# What an unexpected error is answered (and logged) as.
+_INTERNAL = response_for(Exception)
 
 
 class BodyLimitMiddleware:
@@ -39,11 +48,8 @@ class BodyLimitMiddleware:
             return
         declared = _header(scope, b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):
-            await _send_json(
-                send,
-                413 if declared.isdigit() else 400,
-                _TOO_LARGE if declared.isdigit() else _BAD_LENGTH,
-            )
+            refused = RequestBodyTooLargeError if declared.isdigit() else InvalidContentLengthError
+            await _send_error(send, response_for(refused))
             return
         received = 0
 
@@ -53,8 +59,7 @@ class BodyLimitMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body_bytes:
-                    # FastAPI re-raises HTTPException from body parsing, so this becomes a 413.
-                    raise HTTPException(status_code=413, detail="Request body too large")
+                    raise body_too_large()
             return message
 
         await self.app(scope, limited_receive, send)
@@ -96,7 +101,7 @@ class AccessLogMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        status = 500
+        status = _INTERNAL.status
         response_started = False
 
         async def recording_send(message: Message) -> None:
@@ -111,8 +116,8 @@ class AccessLogMiddleware:
         except Exception:
             log.exception("unhandled error", extra={"path": _route_path(scope)})
             if not response_started:
-                await _send_json(send, 500, _INTERNAL)
-            status = 500
+                await _send_error(send, _INTERNAL)
+            status = _INTERNAL.status
         finally:
             log.info(
                 "request",
@@ -123,11 +128,6 @@ class AccessLogMiddleware:
                     "duration_ms": round((time.perf_counter() - started) * 1000, 2),
                 },
             )
-
-
-_TOO_LARGE = {"detail": "Request body too large"}
-_BAD_LENGTH = {"detail": "Invalid Content-Length"}
-_INTERNAL = {"detail": "Internal server error"}
 
 
 def _route_path(scope: Scope) -> str:
@@ -143,12 +143,12 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-async def _send_json(send: Send, status: int, body: dict[str, str]) -> None:
-    payload = json.dumps(body).encode()
+async def _send_error(send: Send, response: ErrorResponse) -> None:
+    payload = json.dumps(response.body()).encode()
     await send(
         {
             "type": "http.response.start",
-            "status": status,
+            "status": response.status,
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(payload)).encode()),

@@ -12,7 +12,8 @@ from starlette.routing import BaseRoute
 
 from app.api import admin, auth, files, health, shares, users
 from app.api.deps import current_principal
-from app.api.schemas import ErrorOut
+from app.api.errors import documented
+from app.exceptions import NotAuthenticatedError, StoreUnavailableError
 
 PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
     {
@@ -33,7 +34,7 @@ def include_routes(app: FastAPI) -> None:
         app.include_router(
             module.router,
             dependencies=[Depends(current_principal)],
-            responses={401: {"model": ErrorOut}, 503: {"model": ErrorOut}},
+            responses=documented(NotAuthenticatedError, StoreUnavailableError),
         )
 
 

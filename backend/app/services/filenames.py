@@ -1,9 +1,9 @@
-"""Client file names are display metadata only: neutralised on the way in, encoded on the way out."""
+"""Client file names are display metadata only: neutralised on the way in (and encoded on the way
+out, by the API's Content-Disposition, `app/api/files.py`)."""
 
 from __future__ import annotations
 
 import unicodedata
-from urllib.parse import quote
 
 MAX_NAME_LENGTH = 255
 _FALLBACK = "file"
@@ -20,9 +20,3 @@ def sanitize_filename(raw: str | None) -> str:
         keep_ext = dot and 0 < len(ext) <= 16
         name = (stem[: MAX_NAME_LENGTH - len(ext) - 1] + "." + ext) if keep_ext else name[:MAX_NAME_LENGTH]
     return name or _FALLBACK
-
-
-def content_disposition(name: str) -> str:
-    """RFC 6266 attachment with an ASCII fallback and an RFC 5987 `filename*` for the real name."""
-    ascii_name = "".join(ch if 0x20 <= ord(ch) < 0x7F and ch not in '"\\/;' else "_" for ch in name)
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"

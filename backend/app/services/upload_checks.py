@@ -1,4 +1,5 @@
-"""Inspecting an uploaded file before anything is stored: size, declared type, magic number, digest."""
+"""Upload checks: an uploaded file's size, declared type, magic number and digest, inspected before
+anything is stored."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import codecs
 import hashlib
 from dataclasses import dataclass
 from typing import BinaryIO
+
+from app.exceptions import ContentMismatchError, FileTooLargeError, UnsupportedContentTypeError
 
 _CHUNK = 256 * 1024
 # A declared binary type must start with its magic number, or the upload is a spoof.
@@ -17,13 +20,6 @@ _MAGIC: dict[str, tuple[bytes, ...]] = {
     "image/png": (b"\x89PNG\r\n\x1a\n",),
 }
 _TEXT_TYPES = frozenset({"text/plain", "text/csv", "application/json"})
-
-
-class UploadRejectedError(Exception):
-    def __init__(self, status_code: int, detail: str) -> None:
-        super().__init__(detail)
-        self.status_code = status_code
-        self.detail = detail
 
 
 @dataclass(frozen=True)
@@ -47,10 +43,11 @@ def _matches_magic(content_type: str, head: bytes) -> bool:
 def inspect_upload(
     source: BinaryIO, *, declared_type: str | None, allowed_types: tuple[str, ...], max_bytes: int
 ) -> InspectedUpload:
-    """Reads the (already spooled) upload once, in chunks, and rewinds it for storing."""
+    """Reads the (already spooled) upload once, in chunks, and rewinds it for storing. Raises
+    UnsupportedContentTypeError, FileTooLargeError or ContentMismatchError."""
     content_type = normalize_content_type(declared_type)
     if content_type not in allowed_types:
-        raise UploadRejectedError(415, "Unsupported content type")
+        raise UnsupportedContentTypeError(content_type)
     digest = hashlib.sha256()
     decoder = codecs.getincrementaldecoder("utf-8")() if content_type in _TEXT_TYPES else None
     size = 0
@@ -59,7 +56,7 @@ def inspect_upload(
     while chunk := source.read(_CHUNK):
         size += len(chunk)
         if size > max_bytes:
-            raise UploadRejectedError(413, "File too large")
+            raise FileTooLargeError(max_bytes)
         if len(head) < 16:
             head += chunk[: 16 - len(head)]
         digest.update(chunk)
@@ -67,13 +64,13 @@ def inspect_upload(
             try:
                 decoder.decode(chunk)
             except UnicodeDecodeError:
-                raise UploadRejectedError(415, "Content does not match its type") from None
+                raise ContentMismatchError(content_type) from None
     if decoder is not None:
         try:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
-            raise UploadRejectedError(415, "Content does not match its type") from None
+            raise ContentMismatchError(content_type) from None
     if not _matches_magic(content_type, head):
-        raise UploadRejectedError(415, "Content does not match its type")
+        raise ContentMismatchError(content_type)
     source.seek(0)
     return InspectedUpload(size=size, sha256=digest.hexdigest(), content_type=content_type)
