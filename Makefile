@@ -42,14 +42,14 @@ run: venv ## Serve the API on the embedded default (SQLite + a local folder)
 run-aws: venv ## Serve the API in AWS mode against a local moto_server
 	PYTHONPATH=backend $(PY) -m devtools.run_aws --host $(HOST) --port $(PORT) --moto-port $(MOTO_PORT)
 
-lint: venv ## ruff and mypy
-	$(VENV)/bin/ruff check backend tests bench scripts
-	$(VENV)/bin/ruff format --check backend tests bench scripts
+lint: venv ## ruff and mypy --strict over every Python folder (backend tests bench ci scripts)
+	$(VENV)/bin/ruff check backend tests bench ci scripts
+	$(VENV)/bin/ruff format --check backend tests bench ci scripts
 	$(VENV)/bin/mypy
 
 format: venv ## Apply ruff's formatter and autofixes
-	$(VENV)/bin/ruff check --fix backend tests bench scripts
-	$(VENV)/bin/ruff format backend tests bench scripts
+	$(VENV)/bin/ruff check --fix backend tests bench ci scripts
+	$(VENV)/bin/ruff format backend tests bench ci scripts
 
 pytest: venv tools
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
