@@ -8,6 +8,7 @@ invokes `handler` with a Function URL event, as the Lambda runtime would.
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import secrets
@@ -167,6 +168,34 @@ def test_the_task_root_holds_no_dev_dependencies(task_root: Path) -> None:
     assert {"fastapi", "mangum", "pyjwt", "boto3"} <= installed
     # Test and server tooling would only widen the image's attack surface (T-16).
     assert not installed & {"pytest", "uvicorn", "httpx", "moto", "hypothesis", "schemathesis", "pip"}
+
+
+def test_the_image_holds_no_dev_only_module(task_root: Path) -> None:
+    """Dev tooling (make run-aws, provisioning, moto start-up, Lambda event builders) lives in
+    backend/devtools/, outside what the Dockerfile copies, and nothing in the image imports it."""
+    image = task_root / "app"
+    shipped = {path.relative_to(image).as_posix() for path in image.rglob("*.py")}
+    assert {"main.py", "rotation.py", "cli.py"} <= shipped
+    dev_only = {path.name for path in (REPO_ROOT / "backend" / "devtools").glob("*.py")} - {"__init__.py"}
+    assert dev_only, "the dev-only modules must be found"
+    assert sorted(name for name in shipped if Path(name).name in dev_only) == []
+    imports = {
+        f"{path.relative_to(image)}: {name}"
+        for path in image.rglob("*.py")
+        for name in _imported_names(ast.parse(path.read_text(encoding="utf-8")))
+        if name.split(".")[0] in {"devtools", "tests", "bench", "moto", "uvicorn"}
+    }
+    assert sorted(imports) == []
+
+
+def _imported_names(tree: ast.AST) -> list[str]:
+    names: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.extend(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.append(node.module)
+    return names
 
 
 def test_dockerignore_keeps_the_build_context_to_the_lock_and_the_app() -> None:
