@@ -5,34 +5,55 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 TOOLS_VENV := .venv-tools
+CHECKOV_VENV := .venv-checkov
+UV_VENV := .venv-uv
 PY := $(VENV)/bin/python
 TOOLS := $(TOOLS_VENV)/bin
+UV := $(UV_VENV)/bin/uv
 PORT ?= 8000
 HOST ?= 127.0.0.1
 MOTO_PORT ?= 5000
 DATA_DIR ?= .data
 export DATA_DIR
-PIP_INSTALL = -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps
+# uv installs the locks about 15x faster than pip, with the same guarantee: --require-hashes refuses
+# any file whose hash is not in the lock. --no-deps: each lock is already complete.
+UV_INSTALL = $(UV) pip install --quiet --require-hashes --no-deps --python
+LOCKS := bootstrap app dev tools checkov
 
 .PHONY: help venv tools run run-aws test lint format pytest make-admin hooks fuzz bench security lock clean ci-list
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: requirements/app.txt requirements/dev.txt
+# uv itself comes from pip, hash-checked against requirements/bootstrap.txt: nothing unpinned runs.
+$(UV_VENV)/.installed: requirements/bootstrap.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is required" >&2; exit 1; }
-	$(PYTHON) -m venv $(VENV)
-	$(PY) $(PIP_INSTALL) -r requirements/app.txt -r requirements/dev.txt
+	$(PYTHON) -m venv --clear $(UV_VENV)
+	$(UV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps \
+	  -r requirements/bootstrap.txt
 	@touch $@
 
-$(TOOLS_VENV)/.installed: requirements/tools.txt
-	$(PYTHON) -m venv $(TOOLS_VENV)
-	$(TOOLS)/python $(PIP_INSTALL) -r requirements/tools.txt
+# Each venv is rebuilt from scratch when its lock changes (--clear), so it holds exactly the lock: an
+# upgrade in place would leave behind what the lock dropped. python -m venv, not uv venv: the suite
+# runs pip from .venv (the image's install step, reproduced).
+$(VENV)/.installed: requirements/app.txt requirements/dev.txt $(UV_VENV)/.installed
+	$(PYTHON) -m venv --clear $(VENV)
+	$(UV_INSTALL) $(PY) -r requirements/app.txt -r requirements/dev.txt
+	@touch $@
+
+$(TOOLS_VENV)/.installed: requirements/tools.txt $(UV_VENV)/.installed
+	$(PYTHON) -m venv --clear $(TOOLS_VENV)
+	$(UV_INSTALL) $(TOOLS)/python -r requirements/tools.txt
+	@touch $@
+
+$(CHECKOV_VENV)/.installed: requirements/checkov.txt $(UV_VENV)/.installed
+	$(PYTHON) -m venv --clear $(CHECKOV_VENV)
+	$(UV_INSTALL) $(CHECKOV_VENV)/bin/python -r requirements/checkov.txt
 	@touch $@
 
 venv: $(VENV)/.installed ## Create .venv with the locked app and dev dependencies
 
-tools: $(TOOLS_VENV)/.installed ## Create .venv-tools with the locked security scanners
+tools: $(TOOLS_VENV)/.installed $(CHECKOV_VENV)/.installed ## Create .venv-tools and .venv-checkov: the locked scanners
 
 run: venv ## Serve the API on the embedded default (SQLite + a local folder)
 	@echo "API docs: http://$(HOST):$(PORT)/docs   (data in $(DATA_DIR))"
@@ -60,7 +81,17 @@ make-admin: venv ## Promote a user to admin: make make-admin NAME=alice
 	@test -n "$(NAME)" || { echo "usage: make make-admin NAME=username" >&2; exit 2; }
 	PYTHONPATH=backend $(PY) -m app.cli make-admin "$(NAME)"
 
-hooks: tools ## Install the pre-commit hooks
+.PHONY: browser
+browser: ## Install Chromium for the docs' browser test (Debian's package, via apt-get; idempotent)
+	@if command -v "$${CHROMIUM:-chromium}" >/dev/null 2>&1; then exit 0; fi; \
+	command -v apt-get >/dev/null 2>&1 || { echo "make browser installs Debian's chromium with apt-get;" \
+	  "elsewhere install Chromium and set CHROMIUM=/path/to/chromium" >&2; exit 1; }; \
+	sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	$$sudo apt-get update -q && \
+	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium
+
+# The hooks run ruff from .venv and the scanners from .venv-tools: both must exist first.
+hooks: venv tools ## Install the pre-commit hooks
 	$(TOOLS)/pre-commit install
 
 fuzz: venv ## Deep schemathesis run against the OpenAPI schema
@@ -72,9 +103,9 @@ bench: venv ## Benchmarks, as ratios to baselines measured in the same run
 security: tools ## Every security gate (./security-test.sh)
 	./security-test.sh
 
-lock: ## Re-lock requirements/*.txt with hashes (needs uv)
-	$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
-	for f in app dev tools; do $(PYTHON) -m uv pip compile --universal --python-version 3.11 \
+# uv prefers the versions already in each .txt, so a re-lock moves only what an .in file changed.
+lock: $(UV_VENV)/.installed ## Re-lock requirements/*.txt with hashes (uv, from requirements/bootstrap.txt)
+	for f in $(LOCKS); do $(UV) pip compile --universal --python-version 3.11 \
 	  --generate-hashes --quiet --custom-compile-command "make lock" requirements/$$f.in -o requirements/$$f.txt; done
 
 GITLAB_CI_LOCAL := tools/gitlab-ci-local/node_modules/.bin/gitlab-ci-local
@@ -86,4 +117,4 @@ ci-list: $(GITLAB_CI_LOCAL) ## List the GitLab pipeline's jobs (gitlab-ci-local 
 	$(GITLAB_CI_LOCAL) --list-all
 
 clean: ## Remove virtual environments, data and reports
-	rm -rf $(VENV) $(TOOLS_VENV) $(DATA_DIR) reports .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS_VENV) $(CHECKOV_VENV) $(UV_VENV) $(DATA_DIR) reports .pytest_cache .mypy_cache .ruff_cache

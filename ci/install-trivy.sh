@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Copies the trivy binary and its GitLab report template out of the pinned Trivy image, so the
-# build_and_push job can scan the saved tar with the version the pipeline pins.
+# Copies the trivy binary out of the pinned Trivy image, so the build_and_scan job can scan the saved
+# tar with the version (and digest) the pipeline pins.
 # Usage: ci/install-trivy.sh IMAGE DEST_DIR
 set -euo pipefail
 image=${1:?usage: ci/install-trivy.sh IMAGE DEST_DIR}
@@ -9,5 +9,4 @@ mkdir -p "$dest"
 container=$(docker create "$image")
 trap 'docker rm "$container" >/dev/null' EXIT
 docker cp "$container:/usr/local/bin/trivy" "$dest/trivy"
-docker cp "$container:/contrib/gitlab.tpl" "$dest/gitlab.tpl"
 "$dest/trivy" --version

@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
-# Scheduled: re-scans the image the API function runs right now, since new CVEs are published
-# against images that passed when they were pushed. Trivy pulls from ECR with the job's AWS session.
-# Usage: ci/rescan-deployed.sh   (needs . ci/aws-oidc-login.sh)
+# Scheduled: re-scans the image the API function runs (saved by ci/pull-deployed.sh), since new CVEs
+# are published against images that passed when they were pushed. Runs without AWS credentials.
+# Usage: ci/rescan-deployed.sh TAR   (TAR.uri names the image; PYTHON: python3)
 set -euo pipefail
-out=${REPORTS_DIR:-reports}
-mkdir -p "$out"
-image=$(aws lambda get-function --function-name "${LAMBDA_FUNCTION_NAME:?set LAMBDA_FUNCTION_NAME}" \
-  --query Code.ResolvedImageUri --output text)
-[[ $image == *@sha256:* ]] || { echo "rescan-deployed: unexpected image URI: $image" >&2; exit 1; }
+tar=${1:?usage: ci/rescan-deployed.sh TAR}
+image=$(cat "$tar.uri")
+reports=${REPORTS_DIR:-reports}
+converter=$(dirname "${BASH_SOURCE[0]}")/../scripts/gitlab_reports.py
+mkdir -p "$reports/trivy"
 echo "re-scanning $image"
-trivy image --scanners vuln --ignorefile .trivyignore.yaml \
-  --format template --template "@${TRIVY_TEMPLATE:-/contrib/gitlab.tpl}" \
-  --output gl-container-scanning-report.json "$image"
-trivy image --scanners vuln --exit-code 1 --severity HIGH,CRITICAL --ignore-unfixed \
-  --ignorefile .trivyignore.yaml "$image"
+trivy image --input "$tar" --scanners vuln --ignorefile .trivyignore.yaml \
+  --format json --output "$reports/trivy/deployed.json"
+"${PYTHON:-python3}" "$converter" container-scanning --input "$reports/trivy/deployed.json" \
+  --image "$image" --scanner-version "$(trivy --version | sed -n 's/^Version: //p')" \
+  --output "$reports/gl-container-scanning-report.json"
+trivy image --input "$tar" --scanners vuln --exit-code 1 --severity HIGH,CRITICAL --ignore-unfixed \
+  --ignorefile .trivyignore.yaml

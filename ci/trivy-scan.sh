@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Trivy on the repository and on the saved image tar. Fails on HIGH or CRITICAL vulnerabilities that
 # have a fix; accepted ones live in .trivyignore.yaml, each with a statement and an expiry date.
-# Usage: ci/trivy-scan.sh IMAGE_TAR   (TRIVY: the binary; TRIVY_TEMPLATE: GitLab's report template)
+# Writes GitLab's container scanning report (every severity, from Trivy's JSON by
+# scripts/gitlab_reports.py) and a CycloneDX SBOM of the image to reports/.
+# Usage: ci/trivy-scan.sh IMAGE_TAR   (TRIVY: the binary; PYTHON: python3)
 set -uo pipefail
 tar=${1:?usage: ci/trivy-scan.sh IMAGE_TAR}
 trivy=${TRIVY:-trivy}
-template=${TRIVY_TEMPLATE:-/contrib/gitlab.tpl}
-out=${REPORTS_DIR:-reports}/trivy
+python=${PYTHON:-python3}
+converter=$(dirname "${BASH_SOURCE[0]}")/../scripts/gitlab_reports.py
+reports=${REPORTS_DIR:-reports}
+out=$reports/trivy
 mkdir -p "$out"
 gate=(--exit-code 1 --severity "HIGH,CRITICAL" --ignore-unfixed --ignorefile .trivyignore.yaml)
 status=0
@@ -22,7 +26,11 @@ rm -rf "$stage"
 
 # The image, from the tar that will be pushed. First every severity for GitLab's vulnerability
 # report (never failing), then the gate.
-"$trivy" image --input "$tar" --scanners vuln,secret --ignorefile .trivyignore.yaml \
-  --format template --template "@$template" --output gl-container-scanning-report.json || status=1
+"$trivy" image --input "$tar" --scanners vuln --ignorefile .trivyignore.yaml \
+  --format json --output "$out/image.json" || status=1
+"$python" "$converter" container-scanning --input "$out/image.json" \
+  --image "fastapi-lambda:${CI_COMMIT_SHA:-local}" --scanner-version "$("$trivy" --version | sed -n 's/^Version: //p')" \
+  --output "$reports/gl-container-scanning-report.json" || status=1
+"$trivy" image --input "$tar" --format cyclonedx --output "$out/gl-sbom-image.cdx.json" || status=1
 "$trivy" image --input "$tar" --scanners vuln,secret "${gate[@]}" --format table || status=1
 exit "$status"

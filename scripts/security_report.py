@@ -3,7 +3,8 @@
 security-test.sh runs the scanners; this module only reads what they wrote. It is stdlib-only so
 that it runs on the tools venv's interpreter or any Python 3.11, without the app's dependencies.
 
-    security_report.py gate NAME --started T [--input KIND=PATH ...] [--skip WHY] [--error WHY]
+    security_report.py gate NAME --started T [--input KIND=PATH ...] [--new-only KIND=PATH]
+                                  [--skip WHY] [--error WHY]
     security_report.py render [--strict]
 """
 
@@ -353,12 +354,25 @@ def evaluate(
     notes: Iterable[str] = (),
     secrets_baseline: Path | None = None,
     artifacts: Iterable[Path] = (),
+    new_only: Iterable[tuple[str, Path]] = (),
 ) -> dict[str, Any]:
-    """The verdict for one gate: FAIL beats SKIPPED beats PASS."""
+    """The verdict for one gate: FAIL beats SKIPPED beats PASS.
+
+    `new_only` holds the same tool's report restricted to what a merge request adds (semgrep
+    --baseline-commit): every finding stays in the record, only those in it block.
+    """
     findings: list[Finding] = []
     problems = list(errors)
     skipped = list(skips)
     reports = []
+    new: dict[str, set[tuple[str, str, int]]] = {}
+    for kind, path in new_only:
+        try:
+            parsed_new = PARSERS[kind](load_json(path))
+        except ReportError as exc:
+            problems.append(str(exc))
+            continue
+        new.setdefault(kind, set()).update((f.rule, f.file, f.line) for f in parsed_new.findings)
     for kind, path in inputs:
         reports.append(str(path))
         try:
@@ -371,6 +385,11 @@ def evaluate(
         except ReportError as exc:
             problems.append(str(exc))
             continue
+        if kind in new:
+            parsed.findings = [
+                f if (f.rule, f.file, f.line) in new[kind] else dataclasses.replace(f, blocking=False)
+                for f in parsed.findings
+            ]
         findings += parsed.findings
         if parsed.incomplete:
             skipped.append(parsed.incomplete)
@@ -548,6 +567,9 @@ def main(argv: list[str] | None = None) -> int:
     gate.add_argument("name", choices=GATES)
     gate.add_argument("--started", required=True, help="$EPOCHREALTIME when the gate started")
     gate.add_argument("--input", type=_input, action="append", default=[])
+    gate.add_argument(
+        "--new-only", type=_input, action="append", default=[], help="KIND=PATH: only these findings block"
+    )
     gate.add_argument("--secrets-baseline", type=Path)
     gate.add_argument("--skip", action="append", default=[], help="why (part of) the gate did not run")
     gate.add_argument("--error", action="append", default=[], help="a tool failure: the gate fails")
@@ -572,6 +594,7 @@ def main(argv: list[str] | None = None) -> int:
         notes=args.note,
         secrets_baseline=args.secrets_baseline,
         artifacts=args.artifact,
+        new_only=args.new_only,
     )
     gates_dir = args.reports / "gates"
     gates_dir.mkdir(parents=True, exist_ok=True)

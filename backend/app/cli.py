@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from app.config import Settings
+from app.config import ConfigurationError, Settings, load_settings, report
 from app.exceptions import NotFoundError
 from app.factory import build_context
 from app.logs import configure_logging
@@ -23,9 +23,12 @@ def main(argv: list[str] | None = None) -> int:
         commands.add_parser(name, help=help_text).add_argument("username")
     args = parser.parse_args(argv)
 
-    settings = Settings()
-    configure_logging(settings.log_level)
-    context = build_context(settings)
+    try:
+        settings = load_settings(Settings)
+        configure_logging(settings.log_level)
+        context = build_context(settings)
+    except ConfigurationError as error:
+        return report(error)
     try:
         if args.command == "make-admin":
             accounts.set_role(context, username=args.username, role="admin")

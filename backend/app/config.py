@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 MIB = 1024 * 1024
@@ -25,6 +27,16 @@ DEFAULT_CONTENT_TYPES = (
 )
 
 
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+# What an entry point exits with on a configuration mistake (2, as for a command-line usage error).
+CONFIGURATION_EXIT_CODE = 2
+
+
+class ConfigurationError(Exception):
+    """A setting the app cannot start with. The message says which variable is wrong and how to fix it,
+    in one line, and never quotes a value: values include secrets."""
+
+
 class Settings(BaseSettings):
     # hide_input_in_errors: a refused configuration is printed at start-up (on Lambda, to CloudWatch),
     # and pydantic would otherwise quote the input, JWT_SECRET included.
@@ -33,7 +45,7 @@ class Settings(BaseSettings):
     app_mode: Literal["local", "aws"] = "local"
     # Secure by default: a deployment that forgets to set ENVIRONMENT serves no /docs or schema.
     environment: Literal["development", "test", "production"] = "production"
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_level: LogLevel = "INFO"
 
     # Local mode (embedded default).
     data_dir: Path = Path(".data")
@@ -86,12 +98,68 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _mode_requirements(self) -> Settings:
         if self.app_mode == "aws" and not self.jwt_secret_arn:
-            raise ValueError("APP_MODE=aws requires JWT_SECRET_ARN")
+            raise ValueError(
+                "APP_MODE=aws requires JWT_SECRET_ARN. "
+                "Set it to the ARN of the Secrets Manager secret that holds the signing key."
+            )
         if self.app_mode == "aws" and self.jwt_secret is not None:
             # A key in the environment would bypass Secrets Manager and its rotation.
-            raise ValueError("JWT_SECRET is for local mode only; AWS mode reads JWT_SECRET_ARN")
+            raise ValueError(
+                "JWT_SECRET is for local mode only. "
+                "Unset it: AWS mode reads the signing key from the secret JWT_SECRET_ARN names."
+            )
         return self
 
     @property
     def docs_enabled(self) -> bool:
         return self.environment != "production"
+
+
+class LoggingSettings(BaseSettings):
+    """All the rotation Lambda reads: it needs no other setting."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
+
+    log_level: LogLevel = "INFO"
+
+
+AnySettings = TypeVar("AnySettings", bound=BaseSettings)
+
+
+def load_settings(model: type[AnySettings]) -> AnySettings:
+    """The settings from the environment, or a ConfigurationError naming every variable that is wrong."""
+    try:
+        return model()
+    except ValidationError as error:
+        # from None: the validation error's own text is the multi-line dump this replaces.
+        raise ConfigurationError(_explain(error.errors())) from None
+
+
+def _explain(details: list[ErrorDetails]) -> str:
+    """One line for every refused value. pydantic's messages say what was expected, never what was
+    given (and hide_input_in_errors keeps the input out of the error itself)."""
+    checks, problems, variables = [], [], []
+    for detail in details:
+        message = detail["msg"].removeprefix("Value error, ").rstrip(".")
+        if not detail["loc"]:
+            checks.append(f"{message}.")  # a check across settings: it names the variables and the fix
+            continue
+        variable = str(detail["loc"][0]).upper()
+        for subject in ("Input ", "String "):
+            if message.startswith(subject):
+                message = f"{variable} {message.removeprefix(subject)}"
+        problems.append(message if variable in message else f"{variable}: {message}")
+        variables.append(variable)
+    if problems:
+        value = "a valid value" if len(variables) == 1 else "valid values"
+        checks.append(
+            f"{'; '.join(problems)}. Set {', '.join(variables)} to {value} "
+            "(.env.example describes every setting)."
+        )
+    return " ".join(checks)
+
+
+def report(error: ConfigurationError) -> int:
+    """The one line a person at a terminal gets, on stderr; returns the exit code to end with."""
+    print(f"configuration error: {error}", file=sys.stderr)
+    return CONFIGURATION_EXIT_CODE

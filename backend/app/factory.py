@@ -72,13 +72,18 @@ def create_app(settings: Settings, *, context: AppContext | None = None) -> Fast
     app = FastAPI(
         title="fastapi-lambda file share",
         version="1.0.0",
-        docs_url="/docs" if docs else None,
+        # FastAPI's own docs page loads Swagger UI from a CDN: app.api.docs serves it from a locked package.
+        docs_url=None,
         redoc_url=None,
         openapi_url="/openapi.json" if docs else None,
-        swagger_ui_parameters={"persistAuthorization": False},
     )
     attach_context(app, context or build_context(settings))
     include_routes(app)
+    if docs:
+        # Imported here so that production (no docs) never loads it: the Lambda cold start pays for imports.
+        from app.api.docs import include_docs
+
+        include_docs(app)
     install_error_handlers(app)
     assert_route_policies(app)
 

@@ -6,11 +6,21 @@ provider are constructed once and reused by every invocation of this execution e
 
 from __future__ import annotations
 
+import os
+
 from mangum import Mangum
 
-from app.config import Settings
+from app.config import ConfigurationError, Settings, load_settings, report
 from app.factory import create_app
 
-app = create_app(Settings())
+try:
+    app = create_app(load_settings(Settings))
+except ConfigurationError as error:
+    if "AWS_LAMBDA_RUNTIME_API" in os.environ:
+        # The runtime catches the exception and reports the init error with errorType ConfigurationError
+        # and the sentence as errorMessage; exiting instead would leave only "Runtime exited".
+        raise
+    # uvicorn prints nothing of a SystemExit raised while it imports the app: the line above is all.
+    raise SystemExit(report(error)) from None
 # lifespan="off": Mangum would run startup/shutdown on every invocation; nothing here needs them.
 handler = Mangum(app, lifespan="off")

@@ -5,9 +5,9 @@ createSecret puts a new random key under AWSPENDING, setSecret has nothing to do
 Secrets Manager), testSecret checks the pending key, finishSecret moves AWSCURRENT to it, which makes
 the old version AWSPREVIOUS. Every step may be retried, so each is idempotent. See docs/rotation.md.
 
-The logging setup (the API's: redacting filter, JSON where the runtime has no handler) is installed by
-the handler, and the boto3 client built once per execution environment on first use: neither happens
-at import, so the module imports anywhere (tests, tools) without AWS settings or a changed logging.
+The logging setup is the API's (redacting filter), installed at import, which on Lambda is the init
+phase. The boto3 client (app/aws_clients.py) is built once per execution environment, on first use
+rather than at import, so the module imports anywhere (tests, tools) without AWS settings.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from app.aws_clients import aws_client
-from app.config import Settings
+from app.config import LoggingSettings, load_settings
 from app.logs import configure_logging
 from app.security.keys import MIN_KEY_BYTES
 
@@ -27,6 +27,9 @@ if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
 
 log = logging.getLogger(__name__)
+# At import, which on Lambda is the init phase: the runtime's root handler exists by then and gets the
+# redacting filter, as the API function's does.
+configure_logging(load_settings(LoggingSettings).log_level)
 
 CURRENT = "AWSCURRENT"
 PENDING = "AWSPENDING"
@@ -44,9 +47,6 @@ def _client() -> SecretsManagerClient:
 
 def handler(event: Mapping[str, Any], context: object) -> None:
     """The Lambda entry point: {"SecretId", "ClientRequestToken", "Step"} from Secrets Manager."""
-    # First, on every invocation (it is idempotent, and a rotation runs four times a month): nothing
-    # this module, the SDK or a failure logs may bypass the redacting filter.
-    configure_logging(Settings().log_level)
     # ClientRequestToken is the id of the version being created, not a credential.
     secret_id, version_id, step = (event.get(name) for name in ("SecretId", "ClientRequestToken", "Step"))
     if not (isinstance(secret_id, str) and isinstance(version_id, str) and isinstance(step, str)):

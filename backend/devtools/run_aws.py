@@ -16,6 +16,7 @@ import signal
 import sys
 from pathlib import Path
 
+from app.config import ConfigurationError, Settings, load_settings, report
 from devtools.moto import moto_answers, moto_environment, start_moto_server, stop
 
 SIGNING_KEY_NAME = "fastapi-lambda/dev-jwt-signing-key"
@@ -32,6 +33,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     endpoint = f"http://127.0.0.1:{args.moto_port}"
+    # Only the local endpoint, only throw-away credentials, for the API's clients, the provisioning and
+    # moto itself; first, so the settings below are the ones the API will read.
+    scrubbed = moto_environment(os.environ, endpoint)
+    os.environ.clear()
+    os.environ.update(scrubbed)
+    # Before anything starts: a configuration mistake ends here, in one line, with no moto_server to stop.
+    try:
+        settings = _aws_mode_settings()
+    except ConfigurationError as error:
+        return report(error)
     if moto_answers(endpoint):
         print(f"something already answers on {endpoint}; choose another MOTO_PORT", file=sys.stderr)
         return 1
@@ -43,16 +54,11 @@ def main(argv: list[str] | None = None) -> int:
     # was there before it: ours, so the process ends here, through the `finally` that stops moto.
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, _stop_requested)
-    # Only the local endpoint, only throw-away credentials: for the API's clients, the provisioning
-    # and moto itself.
-    scrubbed = moto_environment(os.environ, endpoint)
-    os.environ.clear()
-    os.environ.update(scrubbed)
     try:
         with log_path.open("ab") as log:
             moto = start_moto_server(args.moto_port, log)
         try:
-            return _serve(args.host, args.port, endpoint, log_path)
+            return _serve(settings, args.host, args.port, endpoint, log_path)
         finally:
             stop(moto)
             print("moto_server stopped", flush=True)
@@ -68,16 +74,18 @@ def _stop_requested(signum: int, frame: object) -> None:
     raise _StopRequestedError
 
 
-def _serve(host: str, port: int, endpoint: str, log_path: Path) -> int:
-    import uvicorn
-
-    from app.config import Settings
-    from devtools.provision import provision
-
-    # The secret's ARN is known only once it exists; the other names come from the usual settings.
+def _aws_mode_settings() -> Settings:
+    # The secret's ARN is known only once it exists (_serve sets it); until then its name stands in.
     os.environ.update(APP_MODE="aws", JWT_SECRET_ARN=SIGNING_KEY_NAME)
     os.environ.setdefault("ENVIRONMENT", "development")  # a dev server: /docs on
-    settings = Settings()
+    return load_settings(Settings)
+
+
+def _serve(settings: Settings, host: str, port: int, endpoint: str, log_path: Path) -> int:
+    import uvicorn
+
+    from devtools.provision import provision
+
     resources = provision(
         table_name=settings.table_name,
         bucket_name=settings.bucket_name,

@@ -4,77 +4,35 @@ pipeline verifies a deployment. In-process-only tests must skip there, and the r
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
 import subprocess
 import sys
-import time
-import urllib.request
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from devtools.ports import free_port
 from tests.support.api import PASSWORD
+from tests.support.live_server import clean_env, serve
 from tests.support.paths import REPO_ROOT
 
 BLACK_BOX_TESTS = ("tests/api/test_threat_examples.py", "tests/api/test_authorization.py")
-_START_TIMEOUT_SECONDS = 30.0
 _JWT = re.compile(r"ey[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.")
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/health", timeout=1) as response:  # noqa: S310 - loopback
-            return bool(response.status == 200)
-    except OSError:
-        return False
-
-
-def _clean_env() -> dict[str, str]:
-    # Nothing of this pytest run (xdist worker ids, addopts) and no app settings leak into the children.
-    prefixes = ("PYTEST_", "APP_", "JWT_", "AWS_", "CORS_", "DATA_DIR", "ENVIRONMENT")
-    return {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
 
 
 @pytest.fixture
 def live_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     log_path = tmp_path / "server.log"
-    env = {
-        **_clean_env(),
+    settings = {
         "APP_MODE": "local",
         "ENVIRONMENT": "production",
         "DATA_DIR": str(tmp_path / "data"),
         "JWT_SECRET": secrets.token_urlsafe(48),
     }
-    command = [sys.executable, "-m", "uvicorn", "app.main:app", "--app-dir", "backend"]
-    with log_path.open("wb") as log:
-        server = subprocess.Popen(
-            [*command, "--host", "127.0.0.1", "--port", str(port)],
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            deadline = time.monotonic() + _START_TIMEOUT_SECONDS
-            while not _healthy(url):
-                if server.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"the server did not start:\n{log_path.read_text()}")
-                time.sleep(0.2)
-            yield url, log_path
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+    with serve(settings, log_path) as url:
+        yield url, log_path
 
 
 @pytest.mark.slow
@@ -102,7 +60,7 @@ def test_the_authz_suite_passes_black_box_against_a_live_server(
             f"--junitxml={report}",
         ],
         cwd=REPO_ROOT,
-        env=_clean_env(),
+        env=clean_env(),
         capture_output=True,
         text=True,
         timeout=600,

@@ -25,7 +25,7 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 from app.api.deps import ReadableFile, app_context, require_admin
-from app.api.route_table import PUBLIC_ROUTES, assert_route_policies, route_policies
+from app.api.route_table import DOCS_ROUTES, PUBLIC_ROUTES, assert_route_policies, route_policies
 from app.config import Settings
 from app.factory import create_app
 from app.security.tokens import TokenService
@@ -88,13 +88,6 @@ def expected_for(policy: Policy, caller: Caller) -> int:
 # -- the allowlist and the start-up check -------------------------------------------------------------
 
 
-def _doc_paths(app: FastAPI) -> set[str]:
-    docs = [app.openapi_url, app.docs_url, app.redoc_url]
-    if app.docs_url:
-        docs.append(app.swagger_ui_oauth2_redirect_url)
-    return {path for path in docs if path}
-
-
 @pytest.mark.threat("T-23")
 @pytest.mark.inprocess
 @pytest.mark.parametrize("environment", ["development", "production"])
@@ -103,22 +96,37 @@ def test_every_route_is_public_by_allowlist_or_protected(
 ) -> None:
     app = create_app(make_settings(environment=environment))
     policies = route_policies(app.routes)
-    docs = _doc_paths(app)
-    assert [f"{m} {p}" for m, p, policy in policies if policy == "unprotected" and p not in docs] == []
+    assert [f"{m} {p}" for m, p, policy in policies if policy == "unprotected"] == []
     assert {(m, p) for m, p, policy in policies if policy == "public"} == PUBLIC_ROUTES
+    # The docs are public exactly where they are enabled, and the allowlist names no route that is not there.
+    docs = {(m, p) for m, p, policy in policies if policy == "docs"}
+    assert docs == (set() if environment == "production" else DOCS_ROUTES)
     # Included routers are lazy in FastAPI: app.routes alone does not list their routes.
     contexts = list(iter_route_contexts(app.routes))
     api_routes = {
         (m, c.path) for c in contexts if isinstance(c.original_route, APIRoute) for m in c.methods or ()
     }
-    assert api_routes == {(m, p) for m, p, _ in policies if p not in docs}
+    assert api_routes == {(m, p) for m, p, policy in policies if policy != "docs"}
     assert api_routes >= set(ROUTES) | PUBLIC_ROUTES
-    # Anything that is not an API route bypasses FastAPI's dependencies: only FastAPI's own docs may.
+    # Anything that is not an API route bypasses FastAPI's dependencies: only the docs may.
     others = [c.original_route for c in contexts if not isinstance(c.original_route, APIRoute)]
     assert all(type(route) is Route for route in others), others
-    assert {route.path for route in others if isinstance(route, Route)} == docs
-    if environment == "production":
-        assert docs == set()
+    served = {(m, route.path) for route in others if isinstance(route, Route) for m in route.methods or ()}
+    assert served == docs
+
+
+@pytest.mark.threat("T-23")
+@pytest.mark.inprocess
+def test_a_docs_path_allows_only_its_methods(app: FastAPI) -> None:
+    """The docs allowlist is by (method, path) too: another method on a docs path is unprotected."""
+
+    async def upload(request: object) -> PlainTextResponse:
+        return PlainTextResponse("no auth here")
+
+    assert_route_policies(app)
+    app.add_route("/docs", upload, methods=["POST"])
+    with pytest.raises(RuntimeError, match="POST /docs"):
+        assert_route_policies(app)
 
 
 @pytest.mark.threat("T-23")

@@ -142,12 +142,53 @@ def test_bucket_is_private_encrypted_versioned_and_tls_only(template: dict[str, 
     assert all(bucket["PublicAccessBlockConfiguration"].values())
     assert len(bucket["PublicAccessBlockConfiguration"]) == 4
     assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
-    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0][
-        "ServerSideEncryptionByDefault"
-    ]["SSEAlgorithm"] in {"aws:kms", "AES256"}
     (deny,) = template["Resources"]["BucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
     assert deny["Effect"] == "Deny"
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_bucket_is_encrypted_with_its_own_rotated_key_that_only_the_api_uses_through_s3(
+    template: dict[str, Any],
+) -> None:
+    # Trivy's AVD-AWS-0132 (HIGH): a customer managed key, not the AWS managed aws/s3 one.
+    (rule,) = template["Resources"]["Bucket"]["Properties"]["BucketEncryption"][
+        "ServerSideEncryptionConfiguration"
+    ]
+    assert rule["ServerSideEncryptionByDefault"] == {
+        "SSEAlgorithm": "aws:kms",
+        "KMSMasterKeyID": {"Fn::GetAtt": ["FilesKey", "Arn"]},
+    }
+    assert rule["BucketKeyEnabled"] is True  # a KMS request per bucket key, not per object
+    (key_name,) = _resources(template, "AWS::KMS::Key")
+    assert key_name == "FilesKey"
+    key = template["Resources"]["FilesKey"]
+    # The retained bucket's objects are unreadable without it.
+    assert key["DeletionPolicy"] == key["UpdateReplacePolicy"] == "Retain"
+    assert key["Properties"]["EnableKeyRotation"] is True
+    assert key["Properties"]["KeySpec"] == "SYMMETRIC_DEFAULT"
+    (statement,) = key["Properties"]["KeyPolicy"]["Statement"]
+    # Only the account, which delegates to IAM: no other account, service or wildcard principal.
+    assert statement["Principal"] == {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}}
+    grants = [
+        (name, s)
+        for name, role in _resources(template, "AWS::IAM::Role").items()
+        for s in _statements(role)
+        if any(a.startswith("kms:") for a in _as_list(s["Action"]))
+    ]
+    assert grants == [
+        (
+            "ApiRole",
+            {
+                "Sid": "FilesKeyThroughS3",
+                "Effect": "Allow",
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                "Resource": {"Fn::GetAtt": ["FilesKey", "Arn"]},
+                "Condition": {
+                    "StringEquals": {"kms:ViaService": {"Fn::Sub": "s3.${AWS::Region}.amazonaws.com"}}
+                },
+            },
+        )
+    ]
 
 
 @pytest.mark.threat("T-17")

@@ -1,9 +1,10 @@
 """security-test.sh on a small planted tree: every gate that can run here fails on what it guards.
 
 The tree is tests/fixtures/security/tree plus this repository's own security-test.sh, semgrep.yml,
-scripts/security_report.py and .secrets.baseline settings, in a fresh git repository. Scanners that
-cannot run here (Trivy, Docker, gitleaks) are replaced by stubs that replay recorded reports, which
-tests the script's wiring; the parsers are tested on those recorded reports directly.
+scripts/security_report.py, scripts/gitlab_reports.py and .secrets.baseline settings, in a fresh git
+repository. Scanners that cannot run here (Trivy, Docker, gitleaks) are replaced by stubs that replay
+recorded reports, which tests the script's wiring; the parsers are tested on those recorded reports
+directly.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOLS = ROOT / ".venv-tools" / "bin"
+CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"  # a venv of its own (make tools)
 FIXTURES = ROOT / "tests" / "fixtures" / "security"
 RECORDED = FIXTURES / "recorded"
 # No .venv-tools, no docker, no trivy: every tool the script uses comes from TOOLS_BIN.
@@ -76,7 +78,8 @@ def make_tree(dest: Path) -> Path:
     shutil.copy2(ROOT / "security-test.sh", dest)
     shutil.copy2(ROOT / "semgrep.yml", dest)
     (dest / "scripts").mkdir()
-    shutil.copy2(ROOT / "scripts" / "security_report.py", dest / "scripts")
+    for script in ("security_report.py", "gitlab_reports.py"):
+        shutil.copy2(ROOT / "scripts" / script, dest / "scripts")
     baseline = json.loads((ROOT / ".secrets.baseline").read_text())
     # The baseline's plugins and exclusions are under test, with the audited entries that still
     # apply to the copied files (semgrep.yml names emulator dummy keys).
@@ -95,7 +98,7 @@ def tool_dir(dest: Path, tools: tuple[str, ...] = REAL_TOOLS) -> Path:
     """A TOOLS_BIN holding the named real tools and the interpreter, and nothing else."""
     dest.mkdir(parents=True, exist_ok=True)
     for name in ("python3", *tools):
-        (dest / name).symlink_to(TOOLS / name)
+        (dest / name).symlink_to(CHECKOV if name == "checkov" else TOOLS / name)
     return dest
 
 
@@ -143,9 +146,10 @@ def fake_aws_key_pair() -> tuple[str, str]:
 
 @pytest.fixture(scope="module")
 def real_tools(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    missing = [name for name in ("python3", *REAL_TOOLS) if not (TOOLS / name).exists()]
+    real = [CHECKOV if name == "checkov" else TOOLS / name for name in ("python3", *REAL_TOOLS)]
+    missing = [str(path) for path in real if not path.exists()]
     if missing:
-        pytest.fail(f"run `make tools` first; missing from .venv-tools/bin: {missing}")
+        pytest.fail(f"run `make tools` first; missing: {missing}")
     return tool_dir(tmp_path_factory.mktemp("tools") / "bin")
 
 
@@ -267,11 +271,34 @@ def test_baseline_commit_reports_only_new_findings(tmp_path: Path, real_tools: P
     result = run_gates(tree, "--only", "sast", "--baseline-commit", "HEAD~1", tools=real_tools)
 
     assert result.returncode == 1, result.stdout + result.stderr
-    assert "only findings new since HEAD~1" in result.stdout
+    assert "only findings new since HEAD~1 block" in result.stdout
     sast = summary(tree)["sast"]
-    assert {(f["rule"], f["file"]) for f in sast["findings"]} == {
-        ("jwt-hardcoded-secret", "backend/app/new.py")
+    assert {(f["file"], f["blocking"]) for f in sast["findings"] if f["rule"] == "jwt-hardcoded-secret"} == {
+        ("backend/app/new.py", True),
+        ("backend/app/old.py", False),
     }
+    # GitLab gets the full report: it compares it with the target branch's and marks the rest fixed.
+    for name in ("gl-sast-report.json", "semgrep.sarif"):
+        report = (tree / "reports" / name).read_text()
+        assert "backend/app/old.py" in report, name
+        assert "backend/app/new.py" in report, name
+
+
+@pytest.mark.slow
+def test_baseline_commit_passes_when_only_old_findings_remain(tmp_path: Path, real_tools: Path) -> None:
+    tree = make_tree(tmp_path / "repo")
+    (tree / "backend" / "app" / "old.py").write_text(JWT_LITERAL_KEY)
+    git(tree, "add", "-A")
+    git(tree, "commit", "-q", "-m", "a finding the merge request's base already has")
+    (tree / "backend" / "app" / "unrelated.py").write_text("VALUE = 1\n")
+    git(tree, "add", "-A")
+    git(tree, "commit", "-q", "-m", "the merge request adds nothing to find")
+
+    result = run_gates(tree, "--only", "sast", "--baseline-commit", "HEAD~1", tools=real_tools)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    sast = summary(tree)["sast"]
+    assert (sast["status"], sast["finding_count"], sast["blocking_count"]) == ("PASS", 1, 0)
 
 
 @pytest.mark.threat("T-15")
@@ -379,6 +406,16 @@ def test_missing_tool_is_skipped_and_strict_fails(tmp_path: Path) -> None:
     assert "--strict" in strict.stdout
 
 
+def test_only_takes_a_list_of_gates(tmp_path: Path) -> None:
+    tree = make_tree(tmp_path / "repo")
+    tools = tool_dir(tmp_path / "bin", ())
+
+    result = run_gates(tree, "--only", "config,sast", tools=tools)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert list(summary(tree)) == ["sast", "config"]  # in the script's order, once each
+
+
 def test_partly_missing_gate_is_skipped_not_passed(tmp_path: Path) -> None:
     tree = make_tree(tmp_path / "repo")
     tools = tool_dir(tmp_path / "bin", ("hadolint",))
@@ -397,6 +434,7 @@ def test_usage_errors(tmp_path: Path) -> None:
     assert run_gates(tree, "--help", tools=tools).returncode == 0
     assert "--baseline-commit REF" in run_gates(tree, "-h", tools=tools).stdout
     assert run_gates(tree, "--only", "lint", tools=tools).returncode == 2
+    assert run_gates(tree, "--only", "sast,lint", tools=tools).returncode == 2
     assert run_gates(tree, "--frobnicate", tools=tools).returncode == 2
     assert run_gates(tree, "--baseline-commit", "no-such-ref", tools=tools).returncode == 2
 

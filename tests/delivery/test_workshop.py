@@ -38,6 +38,8 @@ KNOWN_NEEDS = frozenset({"docker", "trivy", "aws", "node", "network", "server"})
 # rewrites tracked files from the package index.
 NOT_RUN = frozenset({"make test", "make lock"})
 LANGUAGES = frozenset({"sh", "text", "yaml", "json", "python"})
+# Every venv the Makefile builds (make venv tools): uv's, the app's, the scanners', checkov's.
+VENVS = (".venv-uv", ".venv", ".venv-tools", ".venv-checkov")
 SECTION_TIMEOUT = 240
 SERVER_START_TIMEOUT = 60
 # The caller's settings must not leak into the reader's commands: the guide sets what it needs itself
@@ -279,7 +281,7 @@ def _git(cwd: Path, *args: str) -> None:
 
 def copy_repository(dest: Path, env: dict[str, str]) -> Path:
     """The files a commit could contain, as they are in the working tree, in a new git repository
-    whose .venv and .venv-tools are links to this checkout's."""
+    whose virtual environments are links to this checkout's."""
     listed = subprocess.run(
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
         cwd=ROOT,
@@ -293,18 +295,18 @@ def copy_repository(dest: Path, env: dict[str, str]) -> Path:
             (dest / name).parent.mkdir(parents=True, exist_ok=True)
             # copy2 keeps modification times, which make compares to decide the venvs are built.
             shutil.copy2(source, dest / name, follow_symlinks=False)
-    for venv in (".venv", ".venv-tools"):
+    for venv in VENVS:
         (dest / venv).symlink_to(ROOT / venv)
     _git(dest, "init", "-q")
     _git(dest, "symbolic-ref", "HEAD", "refs/heads/main")
     # .gitignore's `.venv*/` matches directories, not the links.
     with (dest / ".git" / "info" / "exclude").open("a") as exclude:
-        exclude.write("/.venv\n/.venv-tools\n")
+        exclude.writelines(f"/{venv}\n" for venv in VENVS)
     _git(dest, "add", "-A")
     _git(dest, "commit", "-q", "-m", "workshop copy")
     # Through the links, a make that found the venvs stale would rebuild this checkout's.
     fresh = subprocess.run(
-        ["make", "-q", ".venv/.installed", ".venv-tools/.installed"],
+        ["make", "-q", *(f"{venv}/.installed" for venv in VENVS)],
         cwd=dest,
         env=env,
         capture_output=True,

@@ -11,11 +11,13 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TOOLS_BIN = REPO_ROOT / ".venv-tools" / "bin"
+# Apart from .venv-tools: checkov's bc-detect-secrets would install over detect-secrets' module.
+CHECKOV_BIN = REPO_ROOT / ".venv-checkov" / "bin"
 
 
-def tool(name: str) -> str:
-    """`make test` builds .venv-tools first, so a missing tool is a broken set-up, never a skip."""
-    path = TOOLS_BIN / name
+def tool(name: str, bin_dir: Path = TOOLS_BIN) -> str:
+    """`make test` builds the tool venvs first, so a missing tool is a broken set-up, never a skip."""
+    path = bin_dir / name
     if not path.exists():
         pytest.fail(f"run `make tools` first: {path} is missing")
     return str(path)
@@ -24,7 +26,7 @@ def tool(name: str) -> str:
 def checkov(*args: str) -> dict[str, Any]:
     """checkov's JSON report, always as {"results": [one report per framework]}."""
     done = subprocess.run(
-        [tool("checkov"), *args, "--skip-download", "--compact", "--output", "json"],
+        [tool("checkov", CHECKOV_BIN), *args, "--skip-download", "--compact", "--output", "json"],
         capture_output=True,
         text=True,
         timeout=300,

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -27,9 +26,10 @@ _SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"cache-control", b"no-store"),
     (b"strict-transport-security", b"max-age=63072000; includeSubDomains"),
 )
-# The interactive docs load Swagger UI's scripts; every other response is data and may run nothing.
+# Every response is data and may run nothing, unless its route sends a policy of its own (the docs page,
+# file downloads). That is decided by the response, never by a path prefix, so a 404 under /docs, or /docs
+# itself in production, still gets this one.
 _API_CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
-_DOCS_PATHS = ("/docs", "/redoc")
 # What an unexpected error is answered (and logged) as.
 _INTERNAL = response_for(Exception)
 
@@ -73,16 +73,12 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        is_docs = scope["path"].startswith(_DOCS_PATHS)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
-                extra: Iterable[tuple[bytes, bytes]] = (
-                    _SECURITY_HEADERS if is_docs else (*_SECURITY_HEADERS, _API_CSP)
-                )
-                headers.extend(item for item in extra if item[0] not in present)
+                headers.extend(item for item in (*_SECURITY_HEADERS, _API_CSP) if item[0] not in present)
                 message["headers"] = headers
             await send(message)
 

@@ -22,6 +22,19 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
         ("POST", "/auth/token"),
     }
 )
+# FastAPI's schema and the interactive docs (app/api/docs.py): public, and mounted only where docs are
+# enabled, never in production. Each docs asset is its own path, so this names every file a browser may get.
+DOCS_ROUTES: frozenset[tuple[str, str]] = frozenset(
+    (method, path)
+    for method in ("GET", "HEAD")
+    for path in (
+        "/openapi.json",
+        "/docs",
+        "/docs/assets/swagger-ui-bundle.js",
+        "/docs/assets/swagger-ui.css",
+        "/docs/assets/favicon-32x32.png",
+    )
+)
 
 
 def include_routes(app: FastAPI) -> None:
@@ -43,7 +56,7 @@ def _depends_on(dependant: Dependant, target: object) -> bool:
 
 
 def route_policies(routes: Sequence[BaseRoute]) -> list[tuple[str, str, str]]:
-    """(method, path, "public" | "authenticated" | "unprotected") for every route, including those of
+    """(method, path, "public" | "docs" | "authenticated" | "unprotected") for every route, including those of
     included routers (FastAPI keeps them lazily, so `app.routes` alone does not list them). A route that
     is not an API route bypasses FastAPI's dependencies, so it is unprotected unless allowlisted."""
     policies = []
@@ -55,6 +68,8 @@ def route_policies(routes: Sequence[BaseRoute]) -> list[tuple[str, str, str]]:
         for method in sorted(context.methods or {"*"}):
             if (method, path) in PUBLIC_ROUTES:
                 policy = "public"
+            elif (method, path) in DOCS_ROUTES:
+                policy = "docs"
             else:
                 policy = "authenticated" if protected else "unprotected"
             policies.append((method, str(path), policy))
@@ -62,12 +77,6 @@ def route_policies(routes: Sequence[BaseRoute]) -> list[tuple[str, str, str]]:
 
 
 def assert_route_policies(app: FastAPI) -> None:
-    # FastAPI's own schema and docs routes exist only where docs are enabled (never in production).
-    docs = {app.openapi_url, app.docs_url, app.redoc_url}
-    if app.docs_url:
-        docs.add(app.swagger_ui_oauth2_redirect_url)
-    unprotected = [
-        f"{m} {p}" for m, p, policy in route_policies(app.routes) if policy == "unprotected" and p not in docs
-    ]
+    unprotected = [f"{m} {p}" for m, p, policy in route_policies(app.routes) if policy == "unprotected"]
     if unprotected:
         raise RuntimeError(f"routes without an auth policy: {', '.join(unprotected)}")

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from app.config import ConfigurationError
 from app.exceptions import KeyUnavailableError
 
 if TYPE_CHECKING:
@@ -32,8 +33,22 @@ _KID_PATTERN = re.compile(r"[A-Za-z0-9-]{8,64}")
 _VERSION_ID_PATTERN = re.compile(r"[A-Za-z0-9-]{32,64}")
 
 
-class WeakKeyError(ValueError):
+class WeakKeyError(ConfigurationError, ValueError):
     """A configured key is too short to resist offline guessing."""
+
+
+class KeyFileModeError(ConfigurationError, PermissionError):
+    """The dev key file is readable by others than its owner."""
+
+
+# How to fix a short key, by where it came from; the message never shows the key.
+_HOW_TO_FIX = {
+    "JWT_SECRET": (
+        "Set a longer one (python -c 'import secrets; print(secrets.token_urlsafe(48))' prints one), "
+        "or unset it to use a generated dev key."
+    ),
+}
+_KEY_FILE_FIX = "Delete the file: a new key is generated at the next start."
 
 
 @dataclass(frozen=True, repr=False)
@@ -59,9 +74,10 @@ def is_valid_kid(kid: str) -> bool:
     return _KID_PATTERN.fullmatch(kid) is not None
 
 
-def _checked(secret: bytes, source: str) -> bytes:
+def _checked(secret: bytes, source: str, *, fix: str = "") -> bytes:
     if len(secret) < MIN_KEY_BYTES:
-        raise WeakKeyError(f"{source} must be at least {MIN_KEY_BYTES} bytes")
+        fix = fix or _HOW_TO_FIX.get(source, "")
+        raise WeakKeyError(f"{source} must be at least {MIN_KEY_BYTES} bytes. {fix}".strip())
     return secret
 
 
@@ -87,8 +103,10 @@ def load_or_create_key_file(data_dir: Path) -> bytes:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         if path.stat().st_mode & 0o077:
-            raise PermissionError(f"{path} must not be readable by group or others (chmod 600)") from None
-        return _checked(path.read_bytes().strip(), str(path))
+            raise KeyFileModeError(
+                f"{path} must not be readable by group or others. Run: chmod 600 {path}"
+            ) from None
+        return _checked(path.read_bytes().strip(), str(path), fix=_KEY_FILE_FIX)
     key = secrets.token_urlsafe(48).encode()
     with os.fdopen(fd, "wb") as handle:
         handle.write(key)
