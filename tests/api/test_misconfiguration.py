@@ -349,7 +349,7 @@ def test_the_entry_point_refuses_a_weak_secret_without_printing_it(tmp_path: Pat
     started = _start({"APP_MODE": "local", "DATA_DIR": str(tmp_path), "JWT_SECRET": weak})
     assert started.returncode != 0
     # One line, naming the variable and the fix (was: a WeakKeyError traceback); see
-    # tests/test_configuration_errors.py for every entry point and mistake.
+    # tests/api/test_configuration_errors.py for every entry point and mistake.
     assert started.stderr.startswith("configuration error: JWT_SECRET must be at least 32 bytes. ")
     assert started.stderr.count("\n") == 1
     assert weak not in started.stderr + started.stdout

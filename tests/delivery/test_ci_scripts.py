@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
+from tests.delivery.test_gitlab_reports import schema_errors
 from tests.support.tools import tool
-from tests.test_gitlab_reports import schema_errors
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CI_DIR = REPO_ROOT / "ci"

@@ -2,8 +2,8 @@
 `pre-commit install`, then ordinary commits.
 
 The clone's .venv and .venv-tools are links to this checkout's (built by `make venv tools`), as in
-tests/test_workshop.py: `make hooks` would only build the same venvs again. What `make hooks` builds is
-checked separately, with `make -n` in a clone that has no venv at all.
+tests/delivery/test_workshop.py: `make hooks` would only build the same venvs again. What `make hooks`
+builds is checked separately, with `make -n` in a clone that has no venv at all.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import pytest
 
 from tests.support.tools import TOOLS_BIN, tool
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 IDENTITY = ["-c", "user.name=hook-tests", "-c", "user.email=hook-tests@example.invalid"]
 pytestmark = pytest.mark.slow
 

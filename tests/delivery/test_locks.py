@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 REQUIREMENTS = ROOT / "requirements"
 MAKEFILE = (ROOT / "Makefile").read_text()
 UV = ROOT / ".venv-uv" / "bin" / "uv"
