@@ -161,9 +161,9 @@ def _image_of(pipeline: dict[str, Any], name: str) -> str:
 @pytest.mark.threat("T-16")
 def test_scanner_job_images_are_pinned_by_digest(pipeline: dict[str, Any]) -> None:
     variables = pipeline["variables"]
-    for name in ("DOCKER_IMAGE", "DIND_IMAGE", "TRIVY_IMAGE"):
+    for name in ("PYTHON_IMAGE", "DOCKER_IMAGE", "DIND_IMAGE", "TRIVY_IMAGE"):
         assert re.fullmatch(r"[\w./-]+:[\w.-]+@sha256:[0-9a-f]{64}", variables[name]), name
-    for job in ("build_and_scan", "rescan_deployed_image"):
+    for job in ("lint_and_scan", "semgrep_full", "test", "build_and_scan", "rescan_deployed_image"):
         assert "@sha256:" in _image_of(pipeline, job), job
     for service in _resolved(pipeline, "build_and_scan")["services"]:
         assert "@sha256:" in variables[service["name"].lstrip("$")]
@@ -231,9 +231,7 @@ def test_test_job_runs_on_the_python_of_the_lambda_image(pipeline: dict[str, Any
     )
     image = _resolved(pipeline, "test")["image"]
     resolved = pipeline["variables"].get(image.lstrip("$"), image)
-    assert re.fullmatch(rf"python:{re.escape(base)}\.\d+-slim-\w+(@sha256:[0-9a-f]{{64}})?", resolved), (
-        resolved
-    )
+    assert re.fullmatch(rf"python:{re.escape(base)}\.\d+-slim-\w+@sha256:[0-9a-f]{{64}}", resolved), resolved
 
 
 @pytest.mark.threat("T-16")

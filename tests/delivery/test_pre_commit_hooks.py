@@ -196,7 +196,13 @@ def test_every_hook_passes_on_the_tree_as_committed(clone: Path) -> None:
 def test_make_hooks_builds_every_venv_the_hooks_use(tmp_path: Path) -> None:
     repo = _clone(tmp_path / "repo")  # no venv at all, as after a fresh clone
     planned = subprocess.run(
-        ["make", "-n", "hooks"], cwd=repo, capture_output=True, text=True, timeout=60, check=True
+        # --no-print-directory: under a parent make (`make test`) make would add "Entering directory".
+        ["make", "-n", "--no-print-directory", "hooks"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     ).stdout
     config = (repo / ".pre-commit-config.yaml").read_text()
     used = set(re.findall(r"(\.venv[\w-]*)/bin/", config))
