@@ -62,16 +62,16 @@ run: venv ## Serve the API on the embedded default (SQLite + a local folder)
 	APP_MODE=local ENVIRONMENT=$${ENVIRONMENT:-development} $(VENV)/bin/uvicorn app.main:app --app-dir backend --host $(HOST) --port $(PORT) --no-access-log
 
 run-aws: venv ## Serve the API in AWS mode against a local moto_server
-	PYTHONPATH=backend $(PY) -m app.devaws --host $(HOST) --port $(PORT) --moto-port $(MOTO_PORT)
+	PYTHONPATH=backend $(PY) -m devtools.run_aws --host $(HOST) --port $(PORT) --moto-port $(MOTO_PORT)
 
-lint: venv ## ruff and mypy
-	$(VENV)/bin/ruff check backend tests bench scripts
-	$(VENV)/bin/ruff format --check backend tests bench scripts
+lint: venv ## ruff and mypy --strict over every Python folder (backend tests bench ci scripts)
+	$(VENV)/bin/ruff check backend tests bench ci scripts
+	$(VENV)/bin/ruff format --check backend tests bench ci scripts
 	$(VENV)/bin/mypy
 
 format: venv ## Apply ruff's formatter and autofixes
-	$(VENV)/bin/ruff check --fix backend tests bench scripts
-	$(VENV)/bin/ruff format backend tests bench scripts
+	$(VENV)/bin/ruff check --fix backend tests bench ci scripts
+	$(VENV)/bin/ruff format backend tests bench ci scripts
 
 pytest: venv tools
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
@@ -96,7 +96,7 @@ hooks: venv tools ## Install the pre-commit hooks
 	$(TOOLS)/pre-commit install
 
 fuzz: venv ## Deep schemathesis run against the OpenAPI schema
-	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-2000} $(PY) -m pytest tests/test_fuzz_openapi.py -p no:xdist
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-2000} $(PY) -m pytest tests/api/test_fuzz_openapi.py -p no:xdist
 
 bench: venv ## Benchmarks, as ratios to baselines measured in the same run
 	PYTHONPATH=backend $(PY) -m bench --readme README.md

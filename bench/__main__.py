@@ -43,9 +43,10 @@ def _local_env(data_dir: Path) -> dict[str, str]:
 
 
 def _local_app(data_dir: Path) -> tuple[object, str]:
-    from app import accounts
+    from app.api.deps import app_context
     from app.config import Settings
     from app.factory import create_app
+    from app.services import accounts
 
     settings = Settings(
         app_mode="local",
@@ -57,9 +58,9 @@ def _local_app(data_dir: Path) -> tuple[object, str]:
         user_quota_files=10**6,
     )
     app = create_app(settings)
-    services = app.state.services
-    user = accounts.register(services.store, username="bench_user", password="bench password 123")  # noqa: S106
-    return app, services.tokens.issue(user_id=user.id, token_version=user.token_version).token
+    context = app_context(app)
+    user = accounts.register(context, username="bench_user", password="bench password 123")  # noqa: S106
+    return app, context.tokens.issue(user_id=user.id, token_version=user.token_version).token
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,33 +10,20 @@ from typing import Any
 
 from bench import cold
 from bench.warm import _expect, _invoker
-from tests.support.ports import free_port
-
-REGION = "us-east-1"
+from devtools.moto import REGION, moto_environment, start_moto_server, stop
+from devtools.ports import free_port
 
 
 def _env(endpoint: str, secret_arn: str, table: str, bucket: str) -> dict[str, str]:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith("AWS_") or key in {"AWS_CA_BUNDLE"}
+    return {
+        **moto_environment(os.environ, endpoint),
+        "APP_MODE": "aws",
+        "ENVIRONMENT": "production",
+        "LOG_LEVEL": "WARNING",
+        "JWT_SECRET_ARN": secret_arn,
+        "TABLE_NAME": table,
+        "BUCKET_NAME": bucket,
     }
-    env.update(
-        APP_MODE="aws",
-        ENVIRONMENT="production",
-        LOG_LEVEL="WARNING",
-        JWT_SECRET_ARN=secret_arn,
-        TABLE_NAME=table,
-        BUCKET_NAME=bucket,
-        AWS_REGION=REGION,
-        AWS_DEFAULT_REGION=REGION,
-        AWS_ENDPOINT_URL=endpoint,
-        AWS_ACCESS_KEY_ID="local-moto",
-        AWS_SECRET_ACCESS_KEY="local-moto",  # noqa: S106 - moto's throw-away credentials  # pragma: allowlist secret
-        AWS_CONFIG_FILE=os.devnull,
-        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-    )
-    return env
 
 
 def _fetches_per_requests(env: dict[str, str], requests: int) -> dict[str, Any]:
@@ -45,26 +32,30 @@ def _fetches_per_requests(env: dict[str, str], requests: int) -> dict[str, Any]:
     import boto3
     from mangum import Mangum
 
-    from app import accounts
+    from app.api.deps import app_context
     from app.config import Settings
     from app.factory import create_app
+    from app.services import accounts
 
     saved = dict(os.environ)
+    os.environ.clear()
     os.environ.update(env)
     try:
         calls: list[str] = []
-        session = boto3.DEFAULT_SESSION or boto3.setup_default_session() or boto3.DEFAULT_SESSION
+        if boto3.DEFAULT_SESSION is None:
+            boto3.setup_default_session()
+        session = boto3.DEFAULT_SESSION
         assert session is not None
         session.events.register(
             "before-call.secrets-manager.GetSecretValue", lambda **_: calls.append("GetSecretValue")
         )
         app = create_app(Settings())
-        services = app.state.services
+        context = app_context(app)
         user = accounts.register(
-            services.store, username=f"bench_{secrets.token_hex(4)}", password=secrets.token_urlsafe(16)
+            context, username=f"bench_{secrets.token_hex(4)}", password=secrets.token_urlsafe(16)
         )
         call = _invoker(Mangum(app, lifespan="off"))
-        token = services.tokens.issue(user_id=user.id, token_version=user.token_version).token
+        token = context.tokens.issue(user_id=user.id, token_version=user.token_version).token
         _expect(call("GET", "/users/me", token=token), 200)
         before = len(calls)
         for _ in range(requests):
@@ -86,8 +77,7 @@ def _fetches_per_requests(env: dict[str, str], requests: int) -> dict[str, Any]:
 
 
 def measure(work: Path, *, quick: bool, targets: dict[str, float]) -> list[dict[str, object]]:
-    from app.devaws import start_moto_server, stop
-    from app.store.provision import provision
+    from devtools.provision import provision
 
     work.mkdir(parents=True, exist_ok=True)
     port = free_port()
@@ -96,6 +86,7 @@ def measure(work: Path, *, quick: bool, targets: dict[str, float]) -> list[dict[
         server = start_moto_server(port, log)
         try:
             saved = dict(os.environ)
+            os.environ.clear()
             os.environ.update(_env(endpoint, "", "", ""))
             try:
                 resources = provision(

@@ -20,7 +20,7 @@ import json, sys, time
 started = time.perf_counter()
 module = __import__(sys.argv[1], fromlist=["handler"])
 imported = time.perf_counter() - started
-from tests.support.lambda_events import LambdaContext, build_event
+from devtools.lambda_events import LambdaContext, build_event
 event = build_event("http-api-v2", method="GET", path=sys.argv[2], query="", headers=[], body=b"")
 started = time.perf_counter()
 result = module.handler(event, LambdaContext(aws_request_id="bench"))

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx2
 
 from bench.stats import median, percentile
-from tests.support.ports import free_port
+from devtools.ports import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 CONCURRENCY = 16

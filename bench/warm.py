@@ -13,7 +13,7 @@ from mangum import Mangum
 
 from bench import baselines
 from bench.stats import figure, interleaved
-from tests.support.lambda_events import LambdaContext, build_event
+from devtools.lambda_events import LambdaContext, build_event
 
 MIB = 1024 * 1024
 _CONTEXT = LambdaContext(aws_request_id="bench")
@@ -22,7 +22,7 @@ _CONTEXT = LambdaContext(aws_request_id="bench")
 def _invoker(handler: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
     def invoke(
         method: str, path: str, *, token: str | None = None, body: bytes = b"", content_type: str = ""
-    ):
+    ) -> dict[str, Any]:
         headers = [("host", "bench.lambda-url.us-east-1.on.aws")]
         if token:
             headers.append(("authorization", f"Bearer {token}"))
@@ -69,7 +69,7 @@ def measure(app: FastAPI, token: str, *, repeats: int, batch: int, target: float
     big_id = json.loads(uploaded["body"])["id"]
     uploads: list[str] = []
 
-    def timed(run: Callable[[], None]) -> Callable[[], float]:
+    def timed(run: Callable[[], object]) -> Callable[[], float]:
         def case() -> float:
             started = time.perf_counter()
             for _ in range(batch):
@@ -83,12 +83,12 @@ def measure(app: FastAPI, token: str, *, repeats: int, batch: int, target: float
         uploads.append(json.loads(result["body"])["id"])
 
     cases = {
-        "hello": timed(lambda: _expect(hello("GET", "/hello"), 200) and None),
-        "GET /users/me": timed(lambda: _expect(call("GET", "/users/me", token=token), 200) and None),
-        "GET /files (20 files)": timed(lambda: _expect(call("GET", "/files", token=token), 200) and None),
+        "hello": timed(lambda: _expect(hello("GET", "/hello"), 200)),
+        "GET /users/me": timed(lambda: _expect(call("GET", "/users/me", token=token), 200)),
+        "GET /files (20 files)": timed(lambda: _expect(call("GET", "/files", token=token), 200)),
         "POST /files (1 MiB)": timed(upload),
         "GET /files/{id}/content (1 MiB)": timed(
-            lambda: _expect(call("GET", f"/files/{big_id}/content", token=token), 200) and None
+            lambda: _expect(call("GET", f"/files/{big_id}/content", token=token), 200)
         ),
     }
     for case in cases.values():  # warm every path once before measuring

@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from app import accounts
 from app.config import ConfigurationError, Settings, load_settings, report
-from app.factory import build_services
+from app.exceptions import NotFoundError
+from app.factory import build_context
+from app.logs import configure_logging
+from app.services import accounts
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,19 +24,21 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     try:
-        store = build_services(load_settings(Settings)).store
+        settings = load_settings(Settings)
+        configure_logging(settings.log_level)
+        context = build_context(settings)
     except ConfigurationError as error:
         return report(error)
-    user = store.users.get_by_username(args.username)
-    if user is None:
+    try:
+        if args.command == "make-admin":
+            accounts.set_role(context, username=args.username, role="admin")
+        elif args.command == "revoke-admin":
+            accounts.set_role(context, username=args.username, role="user")
+        else:
+            accounts.delete_account(context, username=args.username)
+    except NotFoundError:
         print(f"no such user: {args.username}", file=sys.stderr)
         return 1
-    if args.command == "make-admin":
-        store.users.set_role(user.id, "admin")
-    elif args.command == "revoke-admin":
-        store.users.set_role(user.id, "user")
-    else:
-        accounts.delete_account(store, user=user)
     print(f"{args.command}: {args.username}: done")
     return 0
 

@@ -1,26 +1,30 @@
-"""Builds the FastAPI app from Settings. AWS clients are created here, once, never per request; local
-mode imports nothing from boto3."""
+"""Builds the app from Settings: the one place that chooses the local or the AWS parts (store and
+signing keys), once per process, never per request. Local mode imports nothing from boto3; AWS mode's
+clients come from app/aws_clients.py."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from app.api.routes import assert_route_policies, include_routes
+from app.api.deps import attach_context
+from app.api.errors import install_error_handlers
+from app.api.middleware import AccessLogMiddleware, BodyLimitMiddleware, SecurityHeadersMiddleware
+from app.api.route_table import assert_route_policies, include_routes
 from app.config import Settings
-from app.errors import install_error_handlers
+from app.context import AppContext
 from app.logs import configure_logging
-from app.middleware import AccessLogMiddleware, BodyLimitMiddleware, SecurityHeadersMiddleware
 from app.security.keys import SigningKeys, StaticKeys, load_or_create_key_file
+from app.security.passwords import Passwords
 from app.security.tokens import TokenService
-from app.services import Services
 from app.store.base import Store
 
 # Room for the multipart envelope around a file of exactly MAX_UPLOAD_BYTES.
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
 
 
-def build_services(settings: Settings) -> Services:
+def build_context(settings: Settings, *, passwords: Passwords | None = None) -> AppContext:
+    """Everything the services need. `passwords` defaults to the production Argon2id cost."""
     store, keys = _aws_parts(settings) if settings.app_mode == "aws" else _local_parts(settings)
     tokens = TokenService(
         keys=keys,
@@ -28,7 +32,7 @@ def build_services(settings: Settings) -> Services:
         audience=settings.jwt_audience,
         ttl_seconds=settings.access_token_ttl_seconds,
     )
-    return Services(settings=settings, store=store, tokens=tokens)
+    return AppContext(settings=settings, store=store, tokens=tokens, passwords=passwords or Passwords())
 
 
 def _local_parts(settings: Settings) -> tuple[Store, SigningKeys]:
@@ -42,12 +46,27 @@ def _local_parts(settings: Settings) -> tuple[Store, SigningKeys]:
 
 
 def _aws_parts(settings: Settings) -> tuple[Store, SigningKeys]:
-    from app.aws import aws_keys, aws_store
+    from app.aws_clients import aws_client
+    from app.security.keys import SecretsManagerKeys
+    from app.store.aws import dynamodb_s3_store
 
-    return aws_store(settings), aws_keys(settings)
+    assert settings.jwt_secret_arn is not None  # enforced by Settings for APP_MODE=aws
+    region = settings.aws_region
+    store = dynamodb_s3_store(
+        aws_client("dynamodb", region=region),
+        aws_client("s3", region=region),
+        table_name=settings.table_name,
+        bucket_name=settings.bucket_name,
+    )
+    keys = SecretsManagerKeys(
+        aws_client("secretsmanager", region=region),
+        settings.jwt_secret_arn,
+        ttl_seconds=settings.secret_cache_ttl_seconds,
+    )
+    return store, keys
 
 
-def create_app(settings: Settings, *, services: Services | None = None) -> FastAPI:
+def create_app(settings: Settings, *, context: AppContext | None = None) -> FastAPI:
     configure_logging(settings.log_level)
     docs = settings.docs_enabled
     app = FastAPI(
@@ -58,7 +77,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
         redoc_url=None,
         openapi_url="/openapi.json" if docs else None,
     )
-    app.state.services = services or build_services(settings)
+    attach_context(app, context or build_context(settings))
     include_routes(app)
     if docs:
         # Imported here so that production (no docs) never loads it: the Lambda cold start pays for imports.

@@ -5,8 +5,9 @@ createSecret puts a new random key under AWSPENDING, setSecret has nothing to do
 Secrets Manager), testSecret checks the pending key, finishSecret moves AWSCURRENT to it, which makes
 the old version AWSPREVIOUS. Every step may be retried, so each is idempotent. See docs/rotation.md.
 
-The boto3 client is built once per execution environment, on first use rather than at import, so the
-module imports anywhere (tests, tools) without AWS settings.
+The logging setup is the API's (redacting filter), installed at import, which on Lambda is the init
+phase. The boto3 client (app/aws_clients.py) is built once per execution environment, on first use
+rather than at import, so the module imports anywhere (tests, tools) without AWS settings.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import secrets
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from app.aws_clients import aws_client
 from app.config import LoggingSettings, load_settings
 from app.logs import configure_logging
 from app.security.keys import MIN_KEY_BYTES
@@ -39,11 +41,8 @@ class RotationError(Exception):
 
 @functools.cache
 def _client() -> SecretsManagerClient:
-    import boto3
-
-    from app.aws import client_config
-
-    return boto3.client("secretsmanager", config=client_config())
+    client: SecretsManagerClient = aws_client("secretsmanager")
+    return client
 
 
 def handler(event: Mapping[str, Any], context: object) -> None:

@@ -1,4 +1,4 @@
-# Tests for rule boto3-hardcoded-credentials (semgrep.yml). Run by tests/test_semgrep_rules.py.
+# Tests for rule boto3-hardcoded-credentials (semgrep.yml). Run by tests/delivery/test_semgrep_rules.py.
 # The values are deliberately fake and not shaped like real AWS keys.
 import os
 

@@ -1,4 +1,4 @@
-# Tests for rule cors-wildcard-with-credentials (semgrep.yml). Run by tests/test_semgrep_rules.py.
+# Tests for rule cors-wildcard-with-credentials (semgrep.yml). Run by tests/delivery/test_semgrep_rules.py.
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.applications import Starlette

@@ -1,4 +1,4 @@
-# Tests for rule fastapi-debug (semgrep.yml). Run by tests/test_semgrep_rules.py.
+# Tests for rule fastapi-debug (semgrep.yml). Run by tests/delivery/test_semgrep_rules.py.
 import os
 
 import fastapi

@@ -1,4 +1,4 @@
-# Tests for rule jwt-decode-algorithms-not-pinned (semgrep.yml). Run by tests/test_semgrep_rules.py.
+# Tests for rule jwt-decode-algorithms-not-pinned (semgrep.yml). Run by tests/delivery/test_semgrep_rules.py.
 import jwt
 from jose import jwt as jose_jwt
 

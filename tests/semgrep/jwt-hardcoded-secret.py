@@ -1,4 +1,4 @@
-# Tests for rule jwt-hardcoded-secret (semgrep.yml). Run by tests/test_semgrep_rules.py.
+# Tests for rule jwt-hardcoded-secret (semgrep.yml). Run by tests/delivery/test_semgrep_rules.py.
 # The keys below are deliberately fake: the file only has to look like code a fork might write.
 import os
 import time

@@ -1,4 +1,4 @@
-# Tests for rule open-redirect-from-request (semgrep.yml). Run by tests/test_semgrep_rules.py.
+# Tests for rule open-redirect-from-request (semgrep.yml). Run by tests/delivery/test_semgrep_rules.py.
 from typing import Annotated
 from uuid import UUID
 

@@ -1,4 +1,4 @@
-# Tests for rule sensitive-data-logged (semgrep.yml). Run by tests/test_semgrep_rules.py.
+# Tests for rule sensitive-data-logged (semgrep.yml). Run by tests/delivery/test_semgrep_rules.py.
 import logging
 
 from fastapi import Request

@@ -1,4 +1,4 @@
-# Tests for rule sql-query-built-from-string (semgrep.yml). Run by tests/test_semgrep_rules.py.
+# Tests for rule sql-query-built-from-string (semgrep.yml). Run by tests/delivery/test_semgrep_rules.py.
 import sqlite3
 
 import sqlalchemy

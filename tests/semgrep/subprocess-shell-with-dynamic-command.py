@@ -1,4 +1,4 @@
-# Tests for rule subprocess-shell-with-dynamic-command (semgrep.yml). Run by tests/test_semgrep_rules.py.
+# Tests for rule subprocess-shell-with-dynamic-command (semgrep.yml). Run by tests/delivery/test_semgrep_rules.py.
 import asyncio
 import os
 import shlex

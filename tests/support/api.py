@@ -10,8 +10,8 @@ from typing import Any
 import httpx2
 
 PASSWORD = "correct horse battery staple"
-# Every password and token this helper handles, append-only: the session's log audit (tests/conftest.py)
-# fails the run if any of them reaches a log record.
+# Every password and token this helper handles, append-only: the session's log audit
+# (tests/support/log_audit.py) fails the run if any of them reaches a log record.
 SENSITIVE_VALUES: list[str] = [PASSWORD]
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.ports import free_port
+from devtools.ports import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 _START_TIMEOUT_SECONDS = 30.0

@@ -25,13 +25,11 @@ from typing import Any
 
 import pytest
 
+from app.aws_clients import Service, aws_client
 from app.config import Settings
-from app.devaws import start_moto_server, stop
-from tests.support.ports import free_port
+from devtools.moto import LOCAL_CREDENTIALS, REGION, moto_environment, start_moto_server, stop
+from devtools.ports import free_port
 
-REGION = "us-east-1"
-# Not credentials: moto accepts any value, and setting them keeps boto3 from looking for real ones.
-FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 _START_TIMEOUT_SECONDS = 30.0
 
 
@@ -133,18 +131,16 @@ def _session() -> Any:
     import boto3
 
     return boto3.session.Session(
-        aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        aws_access_key_id=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
         region_name=REGION,
     )
 
 
-def new_client(service: str, endpoint: str) -> Any:
+def new_client(service: Service, endpoint: str) -> Any:
     """A client of its own, configured like the app's, with explicit fake credentials: safe to hook
     events onto."""
-    from app.aws import client_config
-
-    return _session().client(service, endpoint_url=endpoint, config=client_config())
+    return aws_client(service, endpoint_url=endpoint, session=_session())
 
 
 class CallCounter:
@@ -193,9 +189,10 @@ class DynamoDBFault:
         if not self.armed:
             return None
         from botocore.awsrequest import AWSResponse
+        from botocore.compat import HTTPHeaders
 
         self.fired += 1
-        headers = {"Content-Type": "application/x-amz-json-1.0"}
+        headers = HTTPHeaders.from_dict({"Content-Type": "application/x-amz-json-1.0"})
         return AWSResponse(request.url, self._status, headers, _Body(self._body))
 
 
@@ -228,14 +225,14 @@ class AwsResources:
     clients: dict[str, Any] = field(default_factory=dict)
     secret_arn: str = ""
 
-    def client(self, service: str) -> Any:
+    def client(self, service: Service) -> Any:
         """A client shared by the session's fixtures: never hook events onto it, use new_client."""
         if service not in self.clients:
             self.clients[service] = new_client(service, self.endpoint)
         return self.clients[service]
 
     def new_table_and_bucket(self) -> tuple[str, str]:
-        from app.store.provision import ensure_bucket, ensure_table
+        from devtools.provision import ensure_bucket, ensure_table
 
         suffix = secrets.token_hex(6)
         table, bucket = f"files-{suffix}", f"files-{suffix}"
@@ -244,7 +241,7 @@ class AwsResources:
         return table, bucket
 
     def new_secret(self, *, rotation: bool = False) -> str:
-        from app.store.provision import ensure_secret
+        from devtools.provision import ensure_secret
 
         client = self.client("secretsmanager")
         arn = ensure_secret(client, f"jwt-{secrets.token_hex(6)}")
@@ -278,20 +275,13 @@ def aws_resources(moto_server: MotoServer) -> AwsResources:
 
 def set_aws_env(monkeypatch: pytest.MonkeyPatch, endpoint: str) -> None:
     """What boto3 reads when the app builds its clients: the local endpoint and fake credentials only,
-    whatever AWS settings the developer's shell or ~/.aws holds (as app.devaws does for make run-aws)."""
-    for name in [n for n in os.environ if n.startswith("AWS_ENDPOINT_URL_")] + [
-        "AWS_PROFILE",
-        "AWS_DEFAULT_PROFILE",
-        "AWS_SESSION_TOKEN",
-        "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
-    ]:
-        monkeypatch.delenv(name, raising=False)
-    for name, value in FAKE_CREDENTIALS.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
-    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    whatever AWS settings the developer's shell or ~/.aws holds (the scrub `make run-aws` uses)."""
+    environment = moto_environment(os.environ, endpoint)
+    for name in set(os.environ) - set(environment):
+        monkeypatch.delenv(name)
+    for name, value in environment.items():
+        if os.environ.get(name) != value:
+            monkeypatch.setenv(name, value)
 
 
 @pytest.fixture

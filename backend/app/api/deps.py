@@ -1,21 +1,34 @@
 """Request dependencies. Authentication is attached once, at the protected router; the file
-dependencies chain on it, so a handler never sees a file its caller may not touch."""
+dependencies chain on it, so a handler never sees a file its caller may not touch. The rules
+themselves are services (app/services/); these only read the request."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import Depends, HTTPException, Path, Query, Request, status
+from fastapi import Depends, Path, Query, Request
 from fastapi.security import OAuth2PasswordBearer
+from starlette.applications import Starlette
 
-from app.security.tokens import AccessClaims, InvalidTokenError
-from app.services import Services
-from app.store.base import FileRecord, User
+from app.context import AppContext
+from app.records import FileRecord
+from app.services import accounts, files
+from app.services.accounts import Principal
 
 # auto_error=False: a missing token must be our 401 with WWW-Authenticate, not FastAPI's default.
 _bearer = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
+
+
+def attach_context(app: Starlette, context: AppContext) -> None:
+    app.state.context = context
+
+
+def app_context(app: Starlette) -> AppContext:
+    """The app's context, typed: the only read of `app.state`."""
+    context = app.state.context
+    assert isinstance(context, AppContext)
+    return context
 
 
 # Why most dependencies and routes are `async def` although the store is blocking: on Lambda an
@@ -24,86 +37,35 @@ _bearer = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
 # would start a fresh thread (measured: ~10x the whole cost of an authenticated GET, see bench/).
 # Short store calls therefore run inline; only Argon2 hashing and blob transfers, which take far
 # longer than a thread start, stay `def` and run in the thread pool.
-async def get_services(request: Request) -> Services:
-    services: Services = request.app.state.services
-    return services
+async def get_context(request: Request) -> AppContext:
+    return app_context(request.app)
 
 
-ServicesDep = Annotated[Services, Depends(get_services)]
-
-
-@dataclass(frozen=True)
-class Principal:
-    user: User
-    claims: AccessClaims
-
-
-def unauthorized() -> HTTPException:
-    return HTTPException(
-        status_code=status.HTTP_401_UNAUTHORIZED,
-        detail="Not authenticated",
-        headers={"WWW-Authenticate": "Bearer"},
-    )
-
-
-def forbidden() -> HTTPException:
-    return HTTPException(status_code=status.HTTP_403_FORBIDDEN, detail="Forbidden")
-
-
-def not_found() -> HTTPException:
-    return HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail="Not found")
+ContextDep = Annotated[AppContext, Depends(get_context)]
 
 
 async def current_principal(request: Request, token: Annotated[str | None, Depends(_bearer)]) -> Principal:
     """401 for anything but a genuine, unrevoked token of an existing user; KeyUnavailableError -> 503."""
-    if token is None:
-        raise unauthorized()
-    services: Services = request.app.state.services
-    try:
-        claims = services.tokens.verify(token)
-    except InvalidTokenError:
-        raise unauthorized() from None
-    user = services.store.users.get(claims.user_id)
-    if user is None or user.token_version != claims.token_version:
-        raise unauthorized()
-    if services.store.revocations.is_revoked(claims.token_id):
-        raise unauthorized()
-    return Principal(user=user, claims=claims)
+    return accounts.identify(app_context(request.app), token)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
 async def require_admin(principal: CurrentPrincipal) -> Principal:
-    if principal.user.role != "admin":
-        raise forbidden()
+    accounts.require_role(principal.user, "admin")
     return principal
 
 
 FileId = Annotated[UUID, Path(description="The file's id")]
 
 
-def _existing_file(services: Services, file_id: UUID) -> FileRecord:
-    record = services.store.files.get(str(file_id))
-    if record is None:
-        raise not_found()
-    return record
+async def readable_file(file_id: FileId, principal: CurrentPrincipal, context: ContextDep) -> FileRecord:
+    return files.readable_file(context, user=principal.user, file_id=str(file_id))
 
 
-async def readable_file(file_id: FileId, principal: CurrentPrincipal, services: ServicesDep) -> FileRecord:
-    record = _existing_file(services, file_id)
-    if record.owner_id != principal.user.id and not services.store.shares.exists(
-        record.id, principal.user.id
-    ):
-        raise forbidden()
-    return record
-
-
-async def owned_file(file_id: FileId, principal: CurrentPrincipal, services: ServicesDep) -> FileRecord:
-    record = _existing_file(services, file_id)
-    if record.owner_id != principal.user.id:
-        raise forbidden()
-    return record
+async def owned_file(file_id: FileId, principal: CurrentPrincipal, context: ContextDep) -> FileRecord:
+    return files.owned_file(context, user=principal.user, file_id=str(file_id))
 
 
 ReadableFile = Annotated[FileRecord, Depends(readable_file)]

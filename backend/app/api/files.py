@@ -1,35 +1,43 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, File, UploadFile, status
 from fastapi.responses import StreamingResponse
 
-from app.api.deps import CurrentPrincipal, OwnedFile, PageCursor, PageLimit, ReadableFile, ServicesDep
-from app.api.views import file_out, file_page
-from app.file_uploads import delete_file, store_upload
-from app.filenames import content_disposition
-from app.models import ErrorOut, FileOut, FilePage
-from app.store.base import blob_key
+from app.api.deps import ContextDep, CurrentPrincipal, OwnedFile, PageCursor, PageLimit, ReadableFile
+from app.api.errors import documented
+from app.api.schemas import FileOut, FilePage, file_out, file_page
+from app.exceptions import (
+    FileTooLargeError,
+    NotFoundError,
+    PermissionDeniedError,
+    UnsupportedContentTypeError,
+)
+from app.services import files
 
 router = APIRouter(prefix="/files", tags=["files"])
 
-_FILE_ERRORS: dict[int | str, dict[str, object]] = {
-    403: {"model": ErrorOut},
-    404: {"model": ErrorOut},
-}
+_FILE_ERRORS = documented(PermissionDeniedError, NotFoundError)
+
+
+def content_disposition(name: str) -> str:
+    """RFC 6266 attachment with an ASCII fallback and an RFC 5987 `filename*` for the real name."""
+    ascii_name = "".join(ch if 0x20 <= ord(ch) < 0x7F and ch not in '"\\/;' else "_" for ch in name)
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
-    responses={413: {"model": ErrorOut}, 415: {"model": ErrorOut}},
+    responses=documented(FileTooLargeError, UnsupportedContentTypeError),
 )
 def upload_file(
-    file: Annotated[UploadFile, File()], principal: CurrentPrincipal, services: ServicesDep
+    file: Annotated[UploadFile, File()], principal: CurrentPrincipal, context: ContextDep
 ) -> FileOut:
-    record = store_upload(
-        services,
+    record = files.store_upload(
+        context,
         owner_id=principal.user.id,
         source=file.file,
         filename=file.filename,
@@ -41,12 +49,11 @@ def upload_file(
 @router.get("")
 async def list_files(
     principal: CurrentPrincipal,
-    services: ServicesDep,
+    context: ContextDep,
     limit: PageLimit,
     cursor: PageCursor = None,
 ) -> FilePage:
-    page = services.store.files.list_owned(principal.user.id, limit=limit, cursor=cursor)
-    return file_page(page)
+    return file_page(files.list_files(context, owner_id=principal.user.id, limit=limit, cursor=cursor))
 
 
 @router.get("/{file_id}", responses=_FILE_ERRORS)
@@ -59,12 +66,11 @@ async def read_file(record: ReadableFile) -> FileOut:
     response_class=StreamingResponse,
     responses={**_FILE_ERRORS, 200: {"content": {"application/octet-stream": {}}}},
 )
-def download_file(record: ReadableFile, services: ServicesDep) -> StreamingResponse:
-    allowed = services.settings.allowed_content_types
-    media_type = record.content_type if record.content_type in allowed else "application/octet-stream"
+def download_file(record: ReadableFile, context: ContextDep) -> StreamingResponse:
+    content = files.content(context, record)
     return StreamingResponse(
-        services.store.blobs.open(blob_key(record)),
-        media_type=media_type,
+        content.chunks,
+        media_type=content.media_type,
         headers={
             "Content-Disposition": content_disposition(record.name),
             "Content-Length": str(record.size),
@@ -76,5 +82,5 @@ def download_file(record: ReadableFile, services: ServicesDep) -> StreamingRespo
 
 
 @router.delete("/{file_id}", status_code=status.HTTP_204_NO_CONTENT, responses=_FILE_ERRORS)
-async def remove_file(record: OwnedFile, services: ServicesDep) -> None:
-    delete_file(services, record=record)
+async def remove_file(record: OwnedFile, context: ContextDep) -> None:
+    files.delete_file(context, record)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.models import HealthOut
+from app.api.schemas import HealthOut
 
 router = APIRouter(tags=["health"])
 

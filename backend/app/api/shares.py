@@ -1,62 +1,43 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from fastapi import APIRouter, status
 
-from fastapi import APIRouter, HTTPException, status
-
-from app.api.deps import CurrentPrincipal, OwnedFile, PageCursor, PageLimit, ServicesDep, not_found
-from app.api.views import file_page, share_out
-from app.models import ErrorOut, FilePage, ShareList, ShareOut, ShareRequest, Username
-from app.store.base import AlreadySharedError, NotFoundError, Share
+from app.api.deps import ContextDep, CurrentPrincipal, OwnedFile, PageCursor, PageLimit
+from app.api.errors import documented
+from app.api.schemas import FilePage, ShareList, ShareOut, ShareRequest, Username, file_page, share_out
+from app.exceptions import AlreadySharedError, NotFoundError, PermissionDeniedError
+from app.services import shares
 
 router = APIRouter(tags=["shares"])
 
-_OWNER_ERRORS: dict[int | str, dict[str, object]] = {
-    403: {"model": ErrorOut},
-    404: {"model": ErrorOut},
-}
+_OWNER_ERRORS = documented(PermissionDeniedError, NotFoundError)
 
 
 @router.get("/shares")
 async def list_shared_with_me(
     principal: CurrentPrincipal,
-    services: ServicesDep,
+    context: ContextDep,
     limit: PageLimit,
     cursor: PageCursor = None,
 ) -> FilePage:
-    page = services.store.shares.list_for_user(principal.user.id, limit=limit, cursor=cursor)
-    return file_page(page)
+    return file_page(shares.shared_with(context, user_id=principal.user.id, limit=limit, cursor=cursor))
 
 
 @router.post(
     "/files/{file_id}/shares",
     status_code=status.HTTP_201_CREATED,
-    responses={**_OWNER_ERRORS, 409: {"model": ErrorOut}},
+    responses={**_OWNER_ERRORS, **documented(AlreadySharedError)},
 )
 async def share_file(
-    body: ShareRequest, record: OwnedFile, principal: CurrentPrincipal, services: ServicesDep
+    body: ShareRequest, record: OwnedFile, principal: CurrentPrincipal, context: ContextDep
 ) -> ShareOut:
-    recipient = services.store.users.get_by_username(body.username)
-    if recipient is None:
-        raise not_found()
-    if recipient.id == principal.user.id:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "Cannot share a file with yourself")
-    share = Share(
-        file_id=record.id,
-        user_id=recipient.id,
-        username=recipient.username,
-        created_at=datetime.now(UTC),
-    )
-    try:
-        services.store.shares.add(share)
-    except AlreadySharedError:
-        raise HTTPException(status.HTTP_409_CONFLICT, "Already shared with this user") from None
+    share = shares.share_file(context, record=record, owner=principal.user, username=body.username)
     return share_out(share)
 
 
 @router.get("/files/{file_id}/shares", responses=_OWNER_ERRORS)
-async def list_file_shares(record: OwnedFile, services: ServicesDep) -> ShareList:
-    return ShareList(items=[share_out(share) for share in services.store.shares.list_for_file(record.id)])
+async def list_file_shares(record: OwnedFile, context: ContextDep) -> ShareList:
+    return ShareList(items=[share_out(share) for share in shares.shares_of(context, record)])
 
 
 @router.delete(
@@ -64,11 +45,5 @@ async def list_file_shares(record: OwnedFile, services: ServicesDep) -> ShareLis
     status_code=status.HTTP_204_NO_CONTENT,
     responses=_OWNER_ERRORS,
 )
-async def revoke_share(username: Username, record: OwnedFile, services: ServicesDep) -> None:
-    recipient = services.store.users.get_by_username(username)
-    if recipient is None:
-        raise not_found()
-    try:
-        services.store.shares.remove(record.id, recipient.id)
-    except NotFoundError:
-        raise not_found() from None
+async def revoke_share(username: Username, record: OwnedFile, context: ContextDep) -> None:
+    shares.revoke_share(context, record=record, username=username)

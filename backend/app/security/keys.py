@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from app.config import ConfigurationError
+from app.exceptions import KeyUnavailableError
 
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
@@ -30,10 +31,6 @@ _PREVIOUS = "AWSPREVIOUS"
 _KID_PATTERN = re.compile(r"[A-Za-z0-9-]{8,64}")
 # What Secrets Manager accepts as a VersionId (32-64 characters): anything else cannot be one of ours.
 _VERSION_ID_PATTERN = re.compile(r"[A-Za-z0-9-]{32,64}")
-
-
-class KeyUnavailableError(Exception):
-    """The key store cannot be reached and no cached key may serve: refuse, never let through."""
 
 
 class WeakKeyError(ConfigurationError, ValueError):

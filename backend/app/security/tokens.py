@@ -18,6 +18,7 @@ from typing import Any
 
 import jwt
 
+from app.exceptions import InvalidTokenError
 from app.security.keys import SigningKeys
 
 ALGORITHM = "HS256"
@@ -28,10 +29,6 @@ MAX_TOKEN_LENGTH = 2048
 REQUIRED_CLAIMS = ("iss", "aud", "sub", "iat", "nbf", "exp", "jti", "typ", "ver")
 _ALLOWED_HEADER_FIELDS = frozenset({"alg", "typ", "kid"})
 _SEGMENT = re.compile(r"[A-Za-z0-9_-]+")
-
-
-class InvalidTokenError(Exception):
-    """Any reason a token is not accepted. The message is for logs, never for the client."""
 
 
 @dataclass(frozen=True)

@@ -18,36 +18,26 @@ Cursors carry only the sort key; the partition always comes from the caller.
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, BinaryIO, ParamSpec, TypeVar
 
-import boto3
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
-from app.config import Settings
-from app.store.base import (
+from app.exceptions import (
     AlreadySharedError,
-    FileRecord,
     NotFoundError,
-    Page,
-    Quota,
     QuotaExceededError,
-    Role,
-    Share,
-    Store,
+    StoreStateError,
     StoreUnavailableError,
-    Usage,
-    User,
     UsernameTakenError,
 )
-from app.store.cursor import decode_cursor, encode_cursor
-from app.store.provision import INDEX_NAME
+from app.records import FileRecord, Page, Quota, Role, Share, Usage, User
+from app.store.base import Store, checked_blob_key
+from app.store.paging import keyset_page, sort_timestamp, upper_bound
 
 if TYPE_CHECKING:
-    from botocore.config import Config
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, TransactWriteItemTypeDef
     from mypy_boto3_s3 import S3Client
@@ -57,7 +47,6 @@ if TYPE_CHECKING:
 P = ParamSpec("P")
 R = TypeVar("R")
 
-_BLOB_KEY = re.compile(r"[0-9a-f-]{36}/[0-9a-f-]{36}")
 _CHUNK = 256 * 1024
 # Error codes that mean "try again later", not "you asked for something wrong".
 _TRANSIENT_CODES = frozenset(
@@ -75,13 +64,11 @@ _TRANSIENT_CANCELLATIONS = frozenset(
     {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"}
 )
 _USERS_PARTITION = "USERS"
+# The one secondary index of the table (devtools/provision.py and infra/ create it).
+INDEX_NAME = "gsi1"
 # DynamoDB refuses more than 100 items in one transaction and 25 in one batch write.
 _BATCH_WRITE = 25
 _BATCH_GET = 100
-
-
-class StoreStateError(Exception):
-    """A programming error: an operation out of order (same meaning as in the local store)."""
 
 
 def _translated(method: Callable[P, R]) -> Callable[P, R]:
@@ -122,11 +109,6 @@ def _cancellation_codes(error: ClientError) -> list[str]:
     return [str(reason.get("Code", "None")) for reason in reasons]
 
 
-def _ts(value: datetime) -> str:
-    # Fixed width and always UTC, so string order is time order (the same format as the local store).
-    return value.astimezone(UTC).isoformat(timespec="microseconds")
-
-
 def _s(value: str) -> AttributeValueTypeDef:
     return {"S": value}
 
@@ -151,9 +133,9 @@ def _sort_key(created_at: str, item_id: str) -> str:
     return f"{created_at}#{item_id}"
 
 
-def _cursor_after(item: Item) -> str:
+def _index_sort_key(item: Item) -> tuple[str, str]:
     created_at, item_id = _str(item, "gsi1sk").split("#", 1)
-    return encode_cursor(created_at, item_id)
+    return created_at, item_id
 
 
 def _user_key(user_id: str) -> dict[str, AttributeValueTypeDef]:
@@ -216,13 +198,13 @@ class _Table:
     def transact(self, items: list[TransactWriteItemTypeDef]) -> None:
         self.client.transact_write_items(TransactItems=items)
 
-    def query_index(self, partition: str, *, limit: int, cursor: str | None) -> tuple[list[Item], str | None]:
-        """One page of gsi1 for `partition`, newest first, and the cursor of the next page if any."""
+    def query_index(self, partition: str, *, limit: int, cursor: str | None) -> Page[Item]:
+        """One page of gsi1 for `partition`, newest first, with the cursor of the next page if any."""
         condition = "gsi1pk = :p"
         values: dict[str, AttributeValueTypeDef] = {":p": _s(partition)}
         if cursor is not None:
             condition += " AND gsi1sk < :bound"
-            values[":bound"] = _s(_sort_key(*decode_cursor(cursor, parts=2)))
+            values[":bound"] = _s(_sort_key(*upper_bound(cursor)))
         items: list[Item] = []
         start: Mapping[str, AttributeValueTypeDef] | None = None
         # One extra item tells whether there is a next page; a 1 MB response page may hold fewer.
@@ -240,9 +222,7 @@ class _Table:
             start = response.get("LastEvaluatedKey")
             if start is None:
                 break
-        more = len(items) > limit
-        page = items[:limit]
-        return page, (_cursor_after(page[-1]) if more else None)
+        return keyset_page(items, limit, item=lambda item: item, sort_key=_index_sort_key)
 
     def query_partition(self, pk: str, sk_prefix: str) -> list[Item]:
         items: list[Item] = []
@@ -287,7 +267,7 @@ class DynamoUsers:
 
     @_translated
     def create(self, user: User) -> None:
-        created_at = _ts(user.created_at)
+        created_at = sort_timestamp(user.created_at)
         try:
             self._t.transact(
                 [
@@ -337,8 +317,8 @@ class DynamoUsers:
 
     @_translated
     def list(self, *, limit: int, cursor: str | None) -> Page[User]:
-        items, next_cursor = self._t.query_index(_USERS_PARTITION, limit=limit, cursor=cursor)
-        return Page([_user(item) for item in items], next_cursor)
+        page = self._t.query_index(_USERS_PARTITION, limit=limit, cursor=cursor)
+        return Page([_user(item) for item in page.items], page.next_cursor)
 
     @_translated
     def set_password(self, user_id: str, password_hash: str) -> None:
@@ -381,8 +361,9 @@ class DynamoUsers:
         # Paged by cursor, not re-queried from the top: the index may still list what was just deleted.
         cursor: str | None = None
         while True:
-            received, cursor = self._t.query_index(f"SHAREDWITH#{user_id}", limit=_BATCH_GET, cursor=cursor)
-            self._t.batch_delete([_key(_str(item, "pk"), _str(item, "sk")) for item in received])
+            received = self._t.query_index(f"SHAREDWITH#{user_id}", limit=_BATCH_GET, cursor=cursor)
+            self._t.batch_delete([_key(_str(item, "pk"), _str(item, "sk")) for item in received.items])
+            cursor = received.next_cursor
             if cursor is None:
                 break
         try:
@@ -418,7 +399,7 @@ class DynamoFiles:
         files_room = quota.max_files - 1
         if bytes_room < 0 or files_room < 0:
             raise QuotaExceededError(record.owner_id)
-        created_at = _ts(record.created_at)
+        created_at = sort_timestamp(record.created_at)
         try:
             self._t.transact(
                 [
@@ -482,8 +463,8 @@ class DynamoFiles:
 
     @_translated
     def list_owned(self, owner_id: str, *, limit: int, cursor: str | None) -> Page[FileRecord]:
-        items, next_cursor = self._t.query_index(f"OWNER#{owner_id}", limit=limit, cursor=cursor)
-        return Page([_file(item) for item in items], next_cursor)
+        page = self._t.query_index(f"OWNER#{owner_id}", limit=limit, cursor=cursor)
+        return Page([_file(item) for item in page.items], page.next_cursor)
 
     @_translated
     def delete(self, record: FileRecord) -> None:
@@ -534,7 +515,7 @@ class DynamoShares:
 
     @_translated
     def add(self, share: Share) -> None:
-        created_at = _ts(share.created_at)
+        created_at = sort_timestamp(share.created_at)
         try:
             self._t.transact(
                 [
@@ -608,13 +589,13 @@ class DynamoShares:
 
     @_translated
     def list_for_user(self, user_id: str, *, limit: int, cursor: str | None) -> Page[FileRecord]:
-        items, next_cursor = self._t.query_index(f"SHAREDWITH#{user_id}", limit=limit, cursor=cursor)
-        file_ids = [_str(item, "file_id") for item in items]
+        page = self._t.query_index(f"SHAREDWITH#{user_id}", limit=limit, cursor=cursor)
+        file_ids = [_str(item, "file_id") for item in page.items]
         found = {
             record.id: record for record in map(_file, self._t.batch_get([_file_key(i) for i in file_ids]))
         }
         # A share whose file was deleted a moment ago is skipped, not shown.
-        return Page([found[i] for i in file_ids if i in found], next_cursor)
+        return Page([found[i] for i in file_ids if i in found], page.next_cursor)
 
 
 class DynamoRevocations:
@@ -642,12 +623,6 @@ class S3Blobs:
         self._s3 = client
         self._bucket = bucket
 
-    @staticmethod
-    def _checked(key: str) -> str:
-        if not _BLOB_KEY.fullmatch(key):
-            raise ValueError("blob keys are server-generated ids")
-        return key
-
     @_translated
     def put(self, key: str, source: BinaryIO, *, size: int, content_type: str) -> None:
         # One PutObject streamed from the spooled upload: uploads are at most a few MB (Lambda's
@@ -656,7 +631,7 @@ class S3Blobs:
         # and an explicit AES256 here would silently downgrade infra's KMS to SSE-S3.
         self._s3.put_object(
             Bucket=self._bucket,
-            Key=self._checked(key),
+            Key=checked_blob_key(key),
             Body=source,
             ContentLength=size,
             ContentType=content_type,
@@ -665,17 +640,17 @@ class S3Blobs:
     @_translated
     def open(self, key: str) -> Iterator[bytes]:
         # Fetched here, not inside the generator: a failure is raised before the response starts.
-        body = self._s3.get_object(Bucket=self._bucket, Key=self._checked(key))["Body"]
+        body = self._s3.get_object(Bucket=self._bucket, Key=checked_blob_key(key))["Body"]
         return _chunks(body)
 
     @_translated
     def delete(self, key: str) -> None:
-        self._s3.delete_object(Bucket=self._bucket, Key=self._checked(key))
+        self._s3.delete_object(Bucket=self._bucket, Key=checked_blob_key(key))
 
     @_translated
     def exists(self, key: str) -> bool:
         try:
-            self._s3.head_object(Bucket=self._bucket, Key=self._checked(key))
+            self._s3.head_object(Bucket=self._bucket, Key=checked_blob_key(key))
         except ClientError as error:
             if _code(error) in {"404", "NoSuchKey", "NotFound"}:
                 return False
@@ -690,15 +665,14 @@ def _chunks(body: Any) -> Iterator[bytes]:
         body.close()
 
 
-def dynamodb_s3_store(settings: Settings, *, config: Config | None = None) -> Store:
-    """Clients are built once, here, at init; they are thread-safe and reused by every request."""
-    dynamodb = boto3.client("dynamodb", region_name=settings.aws_region, config=config)
-    s3 = boto3.client("s3", region_name=settings.aws_region, config=config)
-    table = _Table(dynamodb, settings.table_name)
+def dynamodb_s3_store(dynamodb: DynamoDBClient, s3: S3Client, *, table_name: str, bucket_name: str) -> Store:
+    """The store over clients built once, at init (app/aws_clients.py); they are thread-safe and
+    reused by every request."""
+    table = _Table(dynamodb, table_name)
     return Store(
         users=DynamoUsers(table),
         files=DynamoFiles(table),
         shares=DynamoShares(table),
-        blobs=S3Blobs(s3, settings.bucket_name),
+        blobs=S3Blobs(s3, bucket_name),
         revocations=DynamoRevocations(table),
     )

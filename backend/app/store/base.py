@@ -1,133 +1,96 @@
-"""What the API needs from storage, independent of where it lives (SQLite + folder, or DynamoDB + S3)."""
+"""What the services need from storage, independent of where it lives (SQLite + a folder, or DynamoDB +
+S3). Both stores raise the same exception for the same outcome; each method says which.
+
+Every method may also raise StoreUnavailableError when the store cannot be reached (AWS mode), which
+the API answers with 503.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
-from typing import BinaryIO, Generic, Literal, Protocol, TypeVar
+from typing import BinaryIO, Protocol
 
-Role = Literal["user", "admin"]
-T = TypeVar("T")
+from app.records import FileRecord, Page, Quota, Role, Share, Usage, User
 
-
-class StoreError(Exception):
-    """Base for expected store outcomes the API maps to a status code."""
-
-
-class UsernameTakenError(StoreError):
-    pass
-
-
-class AlreadySharedError(StoreError):
-    pass
-
-
-class NotFoundError(StoreError):
-    pass
-
-
-class QuotaExceededError(StoreError):
-    pass
-
-
-class InvalidCursorError(StoreError):
-    pass
-
-
-class StoreUnavailableError(Exception):
-    """The store could not be reached or asked us to back off: a 503, never a 500 or a pass."""
-
-
-@dataclass(frozen=True, repr=False)
-class User:
-    id: str
-    username: str
-    password_hash: str
-    role: Role
-    token_version: int
-    created_at: datetime
-
-    def __repr__(self) -> str:  # keep the hash out of logs and tracebacks
-        return f"User(id={self.id!r}, username={self.username!r}, role={self.role!r})"
-
-
-@dataclass(frozen=True)
-class FileRecord:
-    id: str
-    owner_id: str
-    name: str
-    size: int
-    content_type: str
-    sha256: str
-    created_at: datetime
-
-
-@dataclass(frozen=True)
-class Share:
-    file_id: str
-    user_id: str
-    username: str
-    created_at: datetime
-
-
-@dataclass(frozen=True)
-class Quota:
-    max_bytes: int
-    max_files: int
-
-
-@dataclass(frozen=True)
-class Usage:
-    bytes: int
-    files: int
-
-
-@dataclass(frozen=True)
-class Page(Generic[T]):
-    items: list[T]
-    next_cursor: str | None = None
+_BLOB_KEY = re.compile(r"[0-9a-f-]{36}/[0-9a-f-]{36}")
 
 
 class UserStore(Protocol):
-    def create(self, user: User) -> None: ...
-    def get(self, user_id: str) -> User | None: ...
-    def get_by_username(self, username: str) -> User | None: ...
-    def list(self, *, limit: int, cursor: str | None) -> Page[User]: ...
-    def set_password(self, user_id: str, password_hash: str) -> None:
-        """Replace the hash and bump token_version, which invalidates every older token."""
+    def create(self, user: User) -> None:
+        """Raises UsernameTakenError; the uniqueness check is the write itself."""
         ...
 
-    def set_role(self, user_id: str, role: Role) -> None: ...
-    def delete(self, user_id: str) -> None: ...
+    def get(self, user_id: str) -> User | None: ...
+    def get_by_username(self, username: str) -> User | None: ...
+    def list(self, *, limit: int, cursor: str | None) -> Page[User]:
+        """Newest first. Raises InvalidCursorError for a cursor this store did not issue."""
+        ...
+
+    def set_password(self, user_id: str, password_hash: str) -> None:
+        """Replace the hash and bump token_version, which invalidates every older token.
+        Raises NotFoundError."""
+        ...
+
+    def set_role(self, user_id: str, role: Role) -> None:
+        """Raises NotFoundError."""
+        ...
+
+    def delete(self, user_id: str) -> None:
+        """Removes the user and every share with them; nothing happens for an unknown id.
+        Raises StoreStateError while the user still owns files."""
+        ...
 
 
 class FileStore(Protocol):
     def create(self, record: FileRecord, *, quota: Quota) -> None:
-        """Insert atomically with the quota check; QuotaExceededError leaves nothing behind."""
+        """Insert atomically with the quota check. Raises QuotaExceededError (and leaves nothing
+        behind), or NotFoundError when the owner no longer exists."""
         ...
 
     def get(self, file_id: str) -> FileRecord | None: ...
-    def list_owned(self, owner_id: str, *, limit: int, cursor: str | None) -> Page[FileRecord]: ...
+    def list_owned(self, owner_id: str, *, limit: int, cursor: str | None) -> Page[FileRecord]:
+        """Newest first. Raises InvalidCursorError for a cursor this store did not issue."""
+        ...
+
     def delete(self, record: FileRecord) -> None:
-        """Remove the record, its shares and its quota usage."""
+        """Remove the record, its shares and its quota usage; deleting twice gives usage back once."""
         ...
 
     def usage(self, owner_id: str) -> Usage: ...
 
 
 class ShareStore(Protocol):
-    def add(self, share: Share) -> None: ...
-    def remove(self, file_id: str, user_id: str) -> None: ...
+    def add(self, share: Share) -> None:
+        """Raises AlreadySharedError, or NotFoundError when the file or the recipient no longer
+        exists (deleted after the caller's checks)."""
+        ...
+
+    def remove(self, file_id: str, user_id: str) -> None:
+        """Raises NotFoundError when there is no such share."""
+        ...
+
     def exists(self, file_id: str, user_id: str) -> bool: ...
-    def list_for_file(self, file_id: str) -> list[Share]: ...
-    def list_for_user(self, user_id: str, *, limit: int, cursor: str | None) -> Page[FileRecord]: ...
+    def list_for_file(self, file_id: str) -> list[Share]:
+        """By recipient username."""
+        ...
+
+    def list_for_user(self, user_id: str, *, limit: int, cursor: str | None) -> Page[FileRecord]:
+        """The files shared with the user, newest share first; a file deleted a moment ago is skipped.
+        Raises InvalidCursorError for a cursor this store did not issue."""
+        ...
 
 
 class BlobStore(Protocol):
+    """Keys are `blob_key(record)`; any other key raises ValueError before storage is touched."""
+
     def put(self, key: str, source: BinaryIO, *, size: int, content_type: str) -> None: ...
     def open(self, key: str) -> Iterator[bytes]: ...
-    def delete(self, key: str) -> None: ...
+    def delete(self, key: str) -> None:
+        """Nothing happens for a missing blob."""
+        ...
+
     def exists(self, key: str) -> bool: ...
 
 
@@ -148,3 +111,10 @@ class Store:
 def blob_key(record: FileRecord) -> str:
     """Server-generated ids only: the client's file name never reaches a path or an object key."""
     return f"{record.owner_id}/{record.id}"
+
+
+def checked_blob_key(key: str) -> str:
+    """Both stores refuse any key that is not two server ids, whoever asks."""
+    if not _BLOB_KEY.fullmatch(key):
+        raise ValueError("blob keys are server-generated ids")
+    return key

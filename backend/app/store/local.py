@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import sqlite3
 import tempfile
 import threading
@@ -13,21 +12,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from app.store.base import (
+from app.exceptions import (
     AlreadySharedError,
-    FileRecord,
     NotFoundError,
-    Page,
-    Quota,
     QuotaExceededError,
-    Role,
-    Share,
-    Store,
-    Usage,
-    User,
+    StoreStateError,
     UsernameTakenError,
 )
-from app.store.cursor import decode_cursor, encode_cursor
+from app.records import FileRecord, Page, Quota, Role, Share, Usage, User
+from app.store.base import Store, checked_blob_key
+from app.store.paging import keyset_page, sort_timestamp, upper_bound
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -61,11 +55,11 @@ CREATE TABLE IF NOT EXISTS revoked_tokens (
     expires_at INTEGER NOT NULL
 );
 """
-_BLOB_KEY = re.compile(r"[0-9a-f-]{36}/[0-9a-f-]{36}")
 
 
-def _ts(value: datetime) -> str:
-    return value.isoformat(timespec="microseconds")
+def _violates_foreign_key(error: sqlite3.IntegrityError) -> bool:
+    """A row referenced something deleted in the meantime (a file, a user): not a duplicate."""
+    return getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
 
 
 class _Database:
@@ -134,17 +128,8 @@ def _file(row: sqlite3.Row) -> FileRecord:
     )
 
 
-# Keyset pagination on (created_at, id), newest first. Without a cursor the bound sorts after every
-# ISO timestamp and id, so each listing is one constant, parameterised query.
-_NO_CURSOR = ("~", "~")
-
-
-def _bound(cursor: str | None) -> tuple[str, ...]:
-    return _NO_CURSOR if cursor is None else decode_cursor(cursor, parts=2)
-
-
-class StoreStateError(Exception):
-    """A programming error: an operation out of order."""
+def _created(row: sqlite3.Row) -> tuple[str, str]:
+    return row["created_at"], row["id"]
 
 
 class SqliteUsers:
@@ -162,7 +147,7 @@ class SqliteUsers:
                         user.password_hash,
                         user.role,
                         user.token_version,
-                        _ts(user.created_at),
+                        sort_timestamp(user.created_at),
                     ),
                 )
         except sqlite3.IntegrityError as error:
@@ -181,11 +166,9 @@ class SqliteUsers:
             rows = db.execute(
                 "SELECT * FROM users WHERE (created_at, id) < (?, ?)"
                 " ORDER BY created_at DESC, id DESC LIMIT ?",
-                (*_bound(cursor), limit + 1),
+                (*upper_bound(cursor), limit + 1),
             ).fetchall()
-        users = [_user(row) for row in rows[:limit]]
-        more = len(rows) > limit
-        return Page(users, encode_cursor(_ts(users[-1].created_at), users[-1].id) if more else None)
+        return keyset_page(rows, limit, item=_user, sort_key=_created)
 
     def set_password(self, user_id: str, password_hash: str) -> None:
         with self._db.transaction() as db:
@@ -214,6 +197,14 @@ class SqliteFiles:
         self._db = db
 
     def create(self, record: FileRecord, *, quota: Quota) -> None:
+        try:
+            self._insert(record, quota)
+        except sqlite3.IntegrityError as error:
+            if _violates_foreign_key(error):
+                raise NotFoundError(record.owner_id) from error
+            raise
+
+    def _insert(self, record: FileRecord, quota: Quota) -> None:
         # IMMEDIATE takes the write lock before reading usage, so two uploads cannot both fit.
         with self._db.transaction(immediate=True) as db:
             used_bytes, used_files = db.execute(
@@ -231,7 +222,7 @@ class SqliteFiles:
                     record.size,
                     record.content_type,
                     record.sha256,
-                    _ts(record.created_at),
+                    sort_timestamp(record.created_at),
                 ),
             )
 
@@ -244,11 +235,9 @@ class SqliteFiles:
             rows = db.execute(
                 "SELECT * FROM files WHERE owner_id = ? AND (created_at, id) < (?, ?)"
                 " ORDER BY created_at DESC, id DESC LIMIT ?",
-                (owner_id, *_bound(cursor), limit + 1),
+                (owner_id, *upper_bound(cursor), limit + 1),
             ).fetchall()
-        files = [_file(row) for row in rows[:limit]]
-        more = len(rows) > limit
-        return Page(files, encode_cursor(_ts(files[-1].created_at), files[-1].id) if more else None)
+        return keyset_page(rows, limit, item=_file, sort_key=_created)
 
     def delete(self, record: FileRecord) -> None:
         with self._db.transaction() as db:
@@ -272,9 +261,13 @@ class SqliteShares:
             with self._db.transaction() as db:
                 db.execute(
                     "INSERT INTO shares VALUES (?, ?, ?)",
-                    (share.file_id, share.user_id, _ts(share.created_at)),
+                    (share.file_id, share.user_id, sort_timestamp(share.created_at)),
                 )
         except sqlite3.IntegrityError as error:
+            # The file (or the recipient) was deleted after the caller's checks: the same 404 as the
+            # AWS store, not a duplicate.
+            if _violates_foreign_key(error):
+                raise NotFoundError(share.file_id) from error
             raise AlreadySharedError(share.file_id) from error
 
     def remove(self, file_id: str, user_id: str) -> None:
@@ -315,12 +308,9 @@ class SqliteShares:
                 "SELECT f.*, s.created_at AS shared_at FROM shares s JOIN files f ON f.id = s.file_id"
                 " WHERE s.user_id = ? AND (s.created_at, s.file_id) < (?, ?)"
                 " ORDER BY s.created_at DESC, s.file_id DESC LIMIT ?",
-                (user_id, *_bound(cursor), limit + 1),
+                (user_id, *upper_bound(cursor), limit + 1),
             ).fetchall()
-        files = [_file(row) for row in rows[:limit]]
-        more = len(rows) > limit
-        last = rows[limit - 1] if more else None
-        return Page(files, encode_cursor(last["shared_at"], last["id"]) if last else None)
+        return keyset_page(rows, limit, item=_file, sort_key=lambda row: (row["shared_at"], row["id"]))
 
 
 class SqliteRevocations:
@@ -346,9 +336,7 @@ class FolderBlobs:
         self._root.mkdir(parents=True, exist_ok=True)
 
     def _path(self, key: str) -> Path:
-        if not _BLOB_KEY.fullmatch(key):
-            raise ValueError("blob keys are server-generated ids")
-        return self._root / key
+        return self._root / checked_blob_key(key)
 
     def put(self, key: str, source: BinaryIO, *, size: int, content_type: str) -> None:
         path = self._path(key)

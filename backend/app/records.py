@@ -1,0 +1,61 @@
+"""The domain's records, as the store keeps them and the services pass them around. What a client sees
+of them is decided separately, by the response schemas (`app/api/schemas.py`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Generic, Literal, TypeVar
+
+Role = Literal["user", "admin"]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, repr=False)
+class User:
+    id: str
+    username: str
+    password_hash: str
+    role: Role
+    token_version: int
+    created_at: datetime
+
+    def __repr__(self) -> str:  # keep the hash out of logs and tracebacks
+        return f"User(id={self.id!r}, username={self.username!r}, role={self.role!r})"
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    id: str
+    owner_id: str
+    name: str
+    size: int
+    content_type: str
+    sha256: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Share:
+    file_id: str
+    user_id: str
+    username: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Quota:
+    max_bytes: int
+    max_files: int
+
+
+@dataclass(frozen=True)
+class Usage:
+    bytes: int
+    files: int
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    next_cursor: str | None = None

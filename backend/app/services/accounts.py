@@ -1,0 +1,135 @@
+"""Accounts: registration, logging in and out, who is calling, passwords, roles and deletion. Shared by
+the API and the operator CLI; nothing here knows HTTP."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from app.context import AppContext
+from app.exceptions import (
+    CurrentPasswordIncorrectError,
+    InvalidCredentialsError,
+    InvalidTokenError,
+    NotAuthenticatedError,
+    NotFoundError,
+    PermissionDeniedError,
+)
+from app.records import Page, Role, User
+from app.security.tokens import AccessClaims, IssuedToken
+from app.store.base import blob_key
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The caller of a request: an existing user, and the verified claims of the token they sent."""
+
+    user: User
+    claims: AccessClaims
+
+
+def register(context: AppContext, *, username: str, password: str) -> User:
+    """Raises UsernameTakenError. Every account starts as a plain user: admins are made by the CLI."""
+    user = User(
+        id=str(uuid.uuid4()),
+        username=username,
+        password_hash=context.passwords.hash(password),
+        role="user",
+        token_version=0,
+        created_at=datetime.now(UTC),
+    )
+    context.store.users.create(user)
+    return user
+
+
+def authenticate(context: AppContext, *, username: str, password: str) -> User:
+    """Raises InvalidCredentialsError, the same for an unknown user and a wrong password."""
+    user = context.store.users.get_by_username(username)
+    # Always one Argon2 verification, so timing does not reveal whether the account exists.
+    valid = context.passwords.verify(password, user.password_hash if user else None)
+    if not valid or user is None:
+        raise InvalidCredentialsError
+    return user
+
+
+def log_in(context: AppContext, *, username: str, password: str) -> IssuedToken:
+    """Raises InvalidCredentialsError."""
+    user = authenticate(context, username=username, password=password)
+    return context.tokens.issue(user_id=user.id, token_version=user.token_version)
+
+
+def identify(context: AppContext, token: str | None) -> Principal:
+    """The caller behind a bearer token. NotAuthenticatedError for anything but a genuine, unrevoked
+    token of an existing user at its current token version; KeyUnavailableError propagates (the key
+    store is out of reach: refuse, never let through)."""
+    if token is None:
+        raise NotAuthenticatedError
+    try:
+        claims = context.tokens.verify(token)
+    except InvalidTokenError:
+        raise NotAuthenticatedError from None
+    user = context.store.users.get(claims.user_id)
+    if user is None or user.token_version != claims.token_version:
+        raise NotAuthenticatedError
+    if context.store.revocations.is_revoked(claims.token_id):
+        raise NotAuthenticatedError
+    return Principal(user=user, claims=claims)
+
+
+def log_out(context: AppContext, principal: Principal) -> None:
+    """Revokes this token only (by jti), until it would have expired anyway."""
+    context.store.revocations.revoke(principal.claims.token_id, expires_at=principal.claims.expires_at)
+
+
+def require_role(user: User, role: Role) -> None:
+    """Raises PermissionDeniedError. Roles are read from the store per request, never from a token."""
+    if user.role != role:
+        raise PermissionDeniedError
+
+
+def change_password(context: AppContext, *, user: User, current_password: str, new_password: str) -> None:
+    """Raises CurrentPasswordIncorrectError. Bumps the token version, so every older token dies."""
+    if not context.passwords.verify(current_password, user.password_hash):
+        raise CurrentPasswordIncorrectError
+    context.store.users.set_password(user.id, context.passwords.hash(new_password))
+
+
+def list_users(context: AppContext, *, limit: int, cursor: str | None) -> Page[User]:
+    """Every account, newest first (the admin listing). Raises InvalidCursorError."""
+    return context.store.users.list(limit=limit, cursor=cursor)
+
+
+def find_user(context: AppContext, username: str) -> User:
+    """Raises NotFoundError."""
+    user = context.store.users.get_by_username(username)
+    if user is None:
+        raise NotFoundError(username)
+    return user
+
+
+def set_role(context: AppContext, *, username: str, role: Role) -> None:
+    """Raises NotFoundError. Only the operator CLI grants roles, never the API."""
+    context.store.users.set_role(find_user(context, username).id, role)
+
+
+def delete_account(context: AppContext, *, username: str) -> None:
+    """Raises NotFoundError. Files go first (metadata, then blob), so no record ever points at a missing
+    blob. Pages are walked by cursor: an eventually consistent listing may still show a file just
+    deleted."""
+    user = find_user(context, username)
+    store = context.store
+    cursor: str | None = None
+    while True:
+        page = store.files.list_owned(user.id, limit=100, cursor=cursor)
+        for record in page.items:
+            store.files.delete(record)
+            store.blobs.delete(blob_key(record))
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    store.users.delete(user.id)
+    log.info("account deleted", extra={"user_id": user.id})
