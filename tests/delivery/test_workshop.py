@@ -206,7 +206,7 @@ def test_every_mark_is_visible_in_the_rendered_page() -> None:
     hidden = []
     for block in SHELL:
         visible = lines[block.line - 3] if block.line >= 3 else ""
-        if block.needs and not visible.startswith(f"*Needs: {block.marker[len('needs:') :].strip()}"):
+        if block.needs and not visible.startswith(f"*Needs: {(block.marker or '')[len('needs:') :].strip()}"):
             hidden.append(f"{_where(block)}: {visible!r}")
         if block.marker and block.marker.startswith("not-run:") and not visible.startswith("*Not run by"):
             hidden.append(f"{_where(block)}: {visible!r}")
