@@ -31,6 +31,7 @@ BLOCKING_RULES = frozenset(
     {
         "jwt-hardcoded-secret",
         "fastapi-debug",
+        "framework-debug",
         "jwt-decode-without-verification",
         "jwt-decode-algorithms-not-pinned",
         "boto3-hardcoded-credentials",
