@@ -1,4 +1,4 @@
-# Tests for rule django-debug (semgrep.yml). Run by tests/test_semgrep_rules.py.
+# Tests for rule django-debug (semgrep.yml). Run by tests/delivery/test_semgrep_rules.py.
 # A settings module (it assigns INSTALLED_APPS); a development module that only extends a base
 # (`from .base import *` then `DEBUG = True`) is not reported, and cannot share this file.
 import os

@@ -1,4 +1,4 @@
-# Tests for rule framework-debug (semgrep.yml). Run by tests/test_semgrep_rules.py.
+# Tests for rule framework-debug (semgrep.yml). Run by tests/delivery/test_semgrep_rules.py.
 import asyncio
 import os
 

@@ -1,4 +1,4 @@
-# Tests for rule path-traversal-through-helper (semgrep.yml). Run by tests/test_semgrep_rules.py.
+# Tests for rule path-traversal-through-helper (semgrep.yml). Run by tests/delivery/test_semgrep_rules.py.
 import os
 import shutil
 from pathlib import Path

@@ -1,4 +1,4 @@
-# Tests for rule sql-identifier-built-from-string (semgrep.yml). Run by tests/test_semgrep_rules.py.
+# Tests for rule sql-identifier-built-from-string (semgrep.yml). Run by tests/delivery/test_semgrep_rules.py.
 # Statements that splice names (tables, columns, sort keys, settings): reported for review, since a
 # name can only be checked against an allowlist. Values spliced into SQL are
 # sql-query-built-from-string's (blocking) cases.

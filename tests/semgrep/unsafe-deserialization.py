@@ -1,4 +1,4 @@
-# Tests for rule unsafe-deserialization (semgrep.yml). Run by tests/test_semgrep_rules.py.
+# Tests for rule unsafe-deserialization (semgrep.yml). Run by tests/delivery/test_semgrep_rules.py.
 import base64
 import json
 import marshal
