@@ -86,3 +86,9 @@ def moto_environment() -> None:
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
     # ok: boto3-hardcoded-credentials
     os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
+
+
+def documentation_client(session, service_name: str):
+    # botocore's doc generator: a client that never sends a request.
+    # ok: boto3-hardcoded-credentials
+    return session.create_client(service_name, region_name="us-east-1", aws_access_key_id="foo", aws_secret_access_key="bar")

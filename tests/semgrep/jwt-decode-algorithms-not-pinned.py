@@ -88,3 +88,94 @@ def header_then_verify(token: str, keys) -> dict:
     key = keys.find(header["kid"])
     # ok: jwt-decode-algorithms-not-pinned
     return jwt.decode(token, key.secret, algorithms=[ALGORITHM])
+
+
+# The result used straight away: the call on the result is not a decode of its own.
+
+
+def subject_of(token: str, key: bytes) -> str:
+    # ok: jwt-decode-algorithms-not-pinned
+    return jwt.decode(token, key, algorithms=["HS256"]).get("sub")
+
+
+def subject_lowered(token: str, key: bytes) -> str:
+    # ok: jwt-decode-algorithms-not-pinned
+    return jwt.decode(token, key, algorithms=[ALGORITHM])["sub"].lower()
+
+
+def claims_copy(token: str, key: bytes) -> dict:
+    # ok: jwt-decode-algorithms-not-pinned
+    return dict(jwt.decode(token, key, algorithms=[ALGORITHM]))
+
+
+def claims_model(token: str, key: bytes, model):
+    # ok: jwt-decode-algorithms-not-pinned
+    return model(**jwt.decode(token, key, algorithms=[ALGORITHM]), strict=True)
+
+
+def claims_items(token: str, key: bytes) -> list:
+    # ok: jwt-decode-algorithms-not-pinned
+    return sorted(jwt.decode(token, key, algorithms=[ALGORITHM]).items())
+
+
+def jose_subject(token: str, key: str) -> str | None:
+    # ok: jwt-decode-algorithms-not-pinned
+    return jose_jwt.decode(token, key, algorithms=["HS256"], audience="fastapi-lambda-api").get("sub", None)
+
+
+def complete_subject(token: str, key: bytes) -> str:
+    # ok: jwt-decode-algorithms-not-pinned
+    return jwt.decode_complete(token, key, algorithms=[ALGORITHM])["payload"].get("sub")
+
+
+def unpinned_subject(token: str, key: bytes) -> str:
+    # ruleid: jwt-decode-algorithms-not-pinned
+    return jwt.decode(token, key).get("sub")
+
+
+# The token's header algorithm reaching algorithms= through a variable.
+
+
+def verify_with_header_alg_variable(token: str, key: bytes) -> dict:
+    alg = jwt.get_unverified_header(token)["alg"]
+    # ruleid: jwt-decode-algorithms-not-pinned
+    return jwt.decode(token, key, algorithms=[alg])
+
+
+def verify_with_header_then_alg(token: str, keys) -> dict:
+    unverified_header = jwt.get_unverified_header(token)
+    key = keys.find(unverified_header["kid"])
+    algorithm = unverified_header.get("alg", "HS256")
+    # ruleid: jwt-decode-algorithms-not-pinned
+    return jwt.decode(token, key.secret, algorithms=[algorithm], audience="fastapi-lambda-api")
+
+
+def verify_jose_with_header_alg(token: str, key: str) -> dict:
+    header = jose_jwt.get_unverified_header(token)
+    # ruleid: jwt-decode-algorithms-not-pinned
+    return jose_jwt.decode(token, key, algorithms=header.get("alg"))
+
+
+def verify_checked_header_alg(token: str, key: bytes) -> dict:
+    alg = jwt.get_unverified_header(token)["alg"]
+    if alg not in {ALGORITHM}:
+        raise jwt.InvalidAlgorithmError(alg)
+    # ok: jwt-decode-algorithms-not-pinned
+    return jwt.decode(token, key, algorithms=[alg])
+
+
+def verify_by_header_kid_from_jwks(token: str, jwks: dict) -> dict:
+    header = jwt.get_unverified_header(token)
+    entry = jwks[header["kid"]]
+    # ok: jwt-decode-algorithms-not-pinned
+    return jwt.decode(token, entry["key"], algorithms=[jwks[header["kid"]]["alg"]])
+
+
+def verify_dual_algorithm(token: str, secret: str, public_key) -> dict:
+    # Supabase-style: the header picks a branch, each branch pins its own algorithm.
+    alg = jwt.get_unverified_header(token).get("alg")
+    if alg == "HS256":
+        # ok: jwt-decode-algorithms-not-pinned
+        return jwt.decode(token, secret, algorithms=["HS256"], leeway=60)
+    # ok: jwt-decode-algorithms-not-pinned
+    return jwt.decode(token, public_key, algorithms=["ES256"], leeway=60)

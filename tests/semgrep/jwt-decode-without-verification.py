@@ -75,3 +75,13 @@ def verify_with_lookup(token: str, keys, kid: str) -> dict:
 def issue(claims: dict, key: bytes) -> str:
     # ok: jwt-decode-without-verification
     return jwt.encode(claims, key, algorithm=ALGORITHM, headers={"kid": "k1"})
+
+
+def subject_unverified(token: str) -> str:
+    # ruleid: jwt-decode-without-verification
+    return jwt.decode(token, options={"verify_signature": False}).get("sub")
+
+
+def subject_verified(token: str, key: bytes) -> str:
+    # ok: jwt-decode-without-verification
+    return jwt.decode(token, key, algorithms=[ALGORITHM]).get("sub", "")

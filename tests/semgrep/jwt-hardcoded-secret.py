@@ -1,6 +1,7 @@
 # Tests for rule jwt-hardcoded-secret (semgrep.yml). Run by tests/delivery/test_semgrep_rules.py.
 # The keys below are deliberately fake: the file only has to look like code a fork might write.
 import os
+import secrets
 import time
 import uuid
 
@@ -11,10 +12,46 @@ from jwt import decode as jwt_decode
 from jwt import encode
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings
+from starlette.config import Config
 
+config = Config(".env")
+
+# ruleid: jwt-hardcoded-secret
 SECRET_KEY = "changeme-signing-key"  # pragma: allowlist secret (a fake key: the positive case)
 FALLBACK_KEY = os.getenv("JWT_SECRET", "dev-only-signing-key")
 ALGORITHM = "HS256"
+
+# Module-level secrets with a literal fallback, used in another module (or nowhere yet).
+# ruleid: jwt-hardcoded-secret
+JWT_SECRET_KEY = os.environ.get("JWT_SECRET_KEY", "dev-only-signing-key")
+# ruleid: jwt-hardcoded-secret
+AUTH_SECRET: str = os.getenv("AUTH_SECRET", "insecure-auth-secret")
+# ruleid: jwt-hardcoded-secret
+SESSION_SECRET = config("SESSION_SECRET", default="dev-session-secret")
+# ruleid: jwt-hardcoded-secret
+JWT_SIGNING_KEY = os.environ.get("JWT_SIGNING_KEY") or "dev-only-signing-key"
+# ruleid: jwt-hardcoded-secret
+APP_SECRET = config.get("APP_SECRET", "dev-app-secret")
+# ruleid: jwt-hardcoded-secret
+TOKEN_SECRET = "please-change-me"
+
+# Names of secrets, secrets loaded without a fallback, and generated ones.
+# ok: jwt-hardcoded-secret
+SIGNING_KEY_NAME = "fastapi-lambda/dev-jwt-signing-key"
+# ok: jwt-hardcoded-secret
+JWT_SECRET = os.environ["JWT_SECRET"]
+# ok: jwt-hardcoded-secret
+REFRESH_SECRET = os.getenv("REFRESH_SECRET")
+# ok: jwt-hardcoded-secret
+CSRF_SECRET = os.getenv("CSRF_SECRET", "")
+# ok: jwt-hardcoded-secret
+WEBHOOK_SECRET = config("WEBHOOK_SECRET", default=None)
+# ok: jwt-hardcoded-secret
+RANDOM_SECRET = secrets.token_urlsafe(48)
+# ok: jwt-hardcoded-secret
+JWT_SECRET_ARN = os.getenv("JWT_SECRET_ARN", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:jwt")
+# ok: jwt-hardcoded-secret
+TOKEN_TYPE = "access"
 
 
 def issue_token_literal(user_id: str) -> str:
@@ -170,3 +207,10 @@ def verify_with_settings(token: str, settings: AppSettings) -> dict:
 def header_only(token: str) -> dict:
     # ok: jwt-hardcoded-secret
     return jwt.get_unverified_header(token)
+
+
+def local_only_default() -> str:
+    # A literal inside a function that never reaches a JWT call is not a module-level setting.
+    # ok: jwt-hardcoded-secret
+    secret_key = "not-a-setting"
+    return secret_key.upper()

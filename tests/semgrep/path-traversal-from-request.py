@@ -8,8 +8,10 @@ from uuid import UUID
 from fastapi import APIRouter, File, Query, UploadFile
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, StreamingResponse
+from flask import Blueprint, request, send_file
 
 router = APIRouter()
+legacy = Blueprint("legacy", __name__)
 DATA_DIR = Path(".data")
 BLOBS = DATA_DIR / "blobs"
 
@@ -88,3 +90,20 @@ class FolderBlobs:
         # ok: path-traversal-from-request
         with self._path(key).open("rb") as handle:
             yield from iter(lambda: handle.read(256 * 1024), b"")
+
+
+
+# --- a Flask view a fork may add -----------------------------------------------------------------
+
+
+@legacy.route("/export")
+def legacy_export():
+    name = request.args.get("name", "export.zip")
+    # ruleid: path-traversal-from-request
+    return send_file(os.path.join(DATA_DIR, "exports", name))
+
+
+@legacy.route("/export/latest")
+def legacy_latest():
+    # ok: path-traversal-from-request
+    return send_file(os.path.join(DATA_DIR, "exports", "latest.zip"))

@@ -1,6 +1,8 @@
 # Tests for rule sensitive-data-logged (semgrep.yml). Run by tests/delivery/test_semgrep_rules.py.
 import logging
+import secrets
 
+import jwt
 from fastapi import Request
 
 log = logging.getLogger("app.auth")
@@ -76,3 +78,72 @@ def cli_done(command: str, username: str) -> None:
 def key_rotated(kid: str, version_stages: list[str]) -> None:
     # ok: sensitive-data-logged
     logger.info("signing key rotated", extra={"kid": kid, "stages": version_stages})
+
+
+# --- the names real code uses, and what it builds from them ------------------------------------
+
+
+def create_access_token(data: dict, key: str) -> str:
+    encoded_jwt = jwt.encode(data, key, algorithm="HS256")
+    # ruleid: sensitive-data-logged
+    logger.debug(f"created token {encoded_jwt} for {data['sub']}")
+    return encoded_jwt
+
+
+def send_reset_email(email: str, password_reset_token: str, frontend: str) -> None:
+    link = f"{frontend}/reset-password?token={password_reset_token}"
+    # ruleid: sensitive-data-logged
+    logger.info("password reset link for %s: %s", email, link)
+
+
+async def send_verification_code(phone: str) -> None:
+    code = f"{secrets.randbelow(10**6):06d}"
+    # ruleid: sensitive-data-logged
+    print(f"SMS to {phone}: your code is {code}")
+
+
+def reset_with_pin(user_id: str, pin: str) -> None:
+    # ruleid: sensitive-data-logged
+    log.info("reset requested by %s with pin %s", user_id, pin)
+
+
+def backup_database(db_password: str, host: str) -> None:
+    command = "pg_dump -h " + host + " --password=" + db_password
+    # ruleid: sensitive-data-logged
+    print("running", command)
+
+
+def refreshed(user, tokens) -> None:
+    # ruleid: sensitive-data-logged
+    logger.info("refreshed for %s: %s", user.id, tokens.refresh_token)
+
+
+def next_page(page_token: str, next_token: str | None) -> None:
+    # ok: sensitive-data-logged
+    logger.debug("listing page %s, next %s", page_token, next_token)
+
+
+def http_error(response) -> None:
+    # ok: sensitive-data-logged
+    log.warning("upstream answered %s (code %s)", response.status_code, response.code)
+
+
+def report_exit(command: str, code: int) -> None:
+    # ok: sensitive-data-logged
+    print(f"{command} exited with code {code}")
+
+
+def verification_sent(user_id: str, code: str) -> None:
+    # ok: sensitive-data-logged
+    log.info("verification code sent", extra={"user": user_id, "digits": len(code)})
+
+
+def token_issued(claims) -> None:
+    url = f"/users/{claims.user_id}/files"
+    # ok: sensitive-data-logged
+    log.info("token issued", extra={"jti": claims.token_id, "home": url, "token_type": "bearer"})
+
+
+async def confirm_email_change(user_id: str, code: str) -> None:
+    # ruleid: sensitive-data-logged
+    logger.info(f"email change for {user_id} confirmed with code {code}")

@@ -2,6 +2,9 @@
 import sqlite3
 
 import sqlalchemy
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import text
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
@@ -19,11 +22,6 @@ def get_by_username(db: sqlite3.Connection, username: str):
     return db.execute(f"SELECT * FROM users WHERE username = '{username}'").fetchone()
 
 
-def list_owned(db: sqlite3.Connection, owner_id: str, order: str):
-    # ruleid: sql-query-built-from-string
-    return db.execute("SELECT * FROM files WHERE owner_id = ? ORDER BY %s" % order, (owner_id,)).fetchall()
-
-
 def search(db: sqlite3.Connection, name: str):
     query = "SELECT id, name FROM files WHERE name LIKE '%{}%'".format(name)
     # ruleid: sql-query-built-from-string
@@ -36,22 +34,38 @@ def delete_file(cursor: sqlite3.Cursor, file_id: str) -> None:
     cursor.execute(sql)
 
 
-def rename_all(db: sqlite3.Connection, rows: list, table: str) -> None:
-    # ruleid: sql-query-built-from-string
-    db.executemany(f"UPDATE {table} SET name = ? WHERE id = ?", rows)
-
-
-def restore(db: sqlite3.Connection, dump_table: str) -> None:
-    script = "BEGIN;"
-    script += f"INSERT INTO files SELECT * FROM {dump_table};"
-    # ruleid: sql-query-built-from-string
-    db.executescript(script + "COMMIT;")
-
-
 def count(engine, owner_id: str) -> int:
     with engine.connect() as conn:
         # ruleid: sql-query-built-from-string
         return conn.execute(sqlalchemy.text(f"SELECT COUNT(*) FROM files WHERE owner_id = '{owner_id}'")).scalar()
+
+
+def find_users(session: Session, name: str):
+    # ruleid: sql-query-built-from-string
+    statement = text(f"SELECT id, username FROM users WHERE username LIKE '%{name}%'")
+    return session.execute(statement).all()
+
+
+async def rename(session, file_id: str, name: str) -> None:
+    # ruleid: sql-query-built-from-string
+    await session.execute("UPDATE files SET name = '{}' WHERE id = :id".format(name), {"id": file_id})
+
+
+def share_with(connection: Connection, file_id: str, username: str) -> None:
+    # ruleid: sql-query-built-from-string
+    connection.exec_driver_sql(f"INSERT INTO shares (file_id, username) VALUES ('{file_id}', '{username}')")
+
+
+def sizes(cursor: sqlite3.Cursor, ids: list[str]):
+    id_list = ",".join(ids)
+    # ruleid: sql-query-built-from-string
+    return cursor.execute(f"SELECT id, size FROM files WHERE id IN ({id_list})").fetchall()
+
+
+def owner_of(cursor, file_id: str):
+    sql = "SELECT owner_id FROM files WHERE id = '%s'" % file_id
+    # ruleid: sql-query-built-from-string
+    return cursor.execute(sql).fetchone()
 
 
 # --- what this project really does: constant statements, values as parameters -----------------
@@ -116,3 +130,20 @@ def _ts(value: str) -> str:
 def revoke(db: sqlite3.Connection, token_id: str, expires_at: int) -> None:
     # ok: sql-query-built-from-string
     db.execute("INSERT OR REPLACE INTO revoked_tokens VALUES (?, ?)", (token_id, expires_at))
+
+
+def find_users_bound(session: Session, name: str):
+    # ok: sql-query-built-from-string
+    statement = text("SELECT id, username FROM users WHERE username LIKE :pattern")
+    # ok: sql-query-built-from-string
+    return session.execute(statement, {"pattern": f"%{name}%"}).all()
+
+
+def enable_foreign_keys(connection: Connection) -> None:
+    # ok: sql-query-built-from-string
+    connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+
+
+def files_of_bound(session: Session, owner_id: str):
+    # ok: sql-query-built-from-string
+    return session.execute(text(f"SELECT {FILE_COLUMNS} FROM {TABLE} WHERE owner_id = :owner"), {"owner": owner_id}).all()
