@@ -92,10 +92,15 @@ def require_role(user: User, role: Role) -> None:
 
 
 def change_password(context: AppContext, *, user: User, current_password: str, new_password: str) -> None:
-    """Raises CurrentPasswordIncorrectError. Bumps the token version, so every older token dies."""
+    """Raises CurrentPasswordIncorrectError or ConcurrentChangeError. Bumps the token version, so every
+    older token dies."""
     if not context.passwords.verify(current_password, user.password_hash):
         raise CurrentPasswordIncorrectError
-    context.store.users.set_password(user.id, context.passwords.hash(new_password))
+    # Conditional on the version this request read: of two changes racing, one wins and the other is
+    # refused (ConcurrentChangeError), never silently overwritten.
+    context.store.users.set_password(
+        user.id, context.passwords.hash(new_password), expected_version=user.token_version
+    )
 
 
 def list_users(context: AppContext, *, limit: int, cursor: str | None) -> Page[User]:

@@ -27,6 +27,7 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from app.exceptions import (
     AlreadySharedError,
+    ConcurrentChangeError,
     NotFoundError,
     QuotaExceededError,
     StoreStateError,
@@ -321,10 +322,23 @@ class DynamoUsers:
         return Page([_user(item) for item in page.items], page.next_cursor)
 
     @_translated
-    def set_password(self, user_id: str, password_hash: str) -> None:
-        self._update_existing(
-            user_id, "SET password_hash = :h ADD token_version :one", {":h": _s(password_hash), ":one": _n(1)}
-        )
+    def set_password(self, user_id: str, password_hash: str, *, expected_version: int) -> None:
+        try:
+            self._t.client.update_item(
+                TableName=self._t.name,
+                Key=_user_key(user_id),
+                UpdateExpression="SET password_hash = :h ADD token_version :one",
+                ConditionExpression="attribute_exists(pk) AND token_version = :read",
+                ExpressionAttributeValues={
+                    ":h": _s(password_hash),
+                    ":one": _n(1),
+                    ":read": _n(expected_version),
+                },
+            )
+        except self._t.client.exceptions.ConditionalCheckFailedException:
+            if self._t.get(_user_key(user_id)) is None:
+                raise NotFoundError(user_id) from None
+            raise ConcurrentChangeError(user_id) from None
 
     @_translated
     def set_role(self, user_id: str, role: Role) -> None:

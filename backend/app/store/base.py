@@ -28,9 +28,10 @@ class UserStore(Protocol):
         """Newest first. Raises InvalidCursorError for a cursor this store did not issue."""
         ...
 
-    def set_password(self, user_id: str, password_hash: str) -> None:
-        """Replace the hash and bump token_version, which invalidates every older token.
-        Raises NotFoundError."""
+    def set_password(self, user_id: str, password_hash: str, *, expected_version: int) -> None:
+        """Replace the hash and bump token_version, which invalidates every older token, only if the
+        version is still `expected_version` (the one the caller read). Raises NotFoundError, or
+        ConcurrentChangeError when another write came first."""
         ...
 
     def set_role(self, user_id: str, role: Role) -> None:

@@ -14,6 +14,7 @@ from typing import BinaryIO
 
 from app.exceptions import (
     AlreadySharedError,
+    ConcurrentChangeError,
     NotFoundError,
     QuotaExceededError,
     StoreStateError,
@@ -170,14 +171,18 @@ class SqliteUsers:
             ).fetchall()
         return keyset_page(rows, limit, item=_user, sort_key=_created)
 
-    def set_password(self, user_id: str, password_hash: str) -> None:
-        with self._db.transaction() as db:
+    def set_password(self, user_id: str, password_hash: str, *, expected_version: int) -> None:
+        with self._db.transaction(immediate=True) as db:
             updated = db.execute(
-                "UPDATE users SET password_hash = ?, token_version = token_version + 1 WHERE id = ?",
-                (password_hash, user_id),
+                "UPDATE users SET password_hash = ?, token_version = token_version + 1"
+                " WHERE id = ? AND token_version = ?",
+                (password_hash, user_id, expected_version),
             ).rowcount
-        if not updated:
+            exists = updated or db.execute("SELECT 1 FROM users WHERE id = ?", (user_id,)).fetchone()
+        if not exists:
             raise NotFoundError(user_id)
+        if not updated:
+            raise ConcurrentChangeError(user_id)
 
     def set_role(self, user_id: str, role: Role) -> None:
         with self._db.transaction() as db:

@@ -1,0 +1,100 @@
+"""Races (issue 16): two requests that touch the same account or file at once. Each race is made
+certain, not likely: a store wrapped to hold a call at a barrier until every racer has read what it
+is about to change, then the real store decides. Runs on SQLite + a folder and on DynamoDB + S3."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import functools
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx2
+import pytest
+
+from app.config import Settings
+from app.factory import build_context, create_app
+from tests.support.api import SENSITIVE_VALUES, Api
+from tests.support.apps import client_for, fast_passwords
+
+pytestmark = [pytest.mark.both_stores, pytest.mark.inprocess]
+
+_BARRIER_TIMEOUT_SECONDS = 20
+
+
+class HeldAtBarrier:
+    """Delegates to `inner`; the named method waits for `parties` callers before it runs."""
+
+    def __init__(self, inner: Any, method: str, parties: int) -> None:
+        self._inner = inner
+        self._method = method
+        self.barrier = threading.Barrier(parties, timeout=_BARRIER_TIMEOUT_SECONDS)
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._inner, name)
+        if name != self._method:
+            return attribute
+
+        def held(*args: Any, **kwargs: Any) -> Any:
+            self.barrier.wait()
+            return attribute(*args, **kwargs)
+
+        return held
+
+
+ApiWith = Callable[[str, Callable[[Any], Any]], contextlib.AbstractContextManager[Api]]
+
+
+@pytest.fixture
+def api_with(settings: Settings) -> ApiWith:
+    """An Api whose store's `part` (users, files, blobs...) is replaced by `wrap(part)`."""
+
+    @contextlib.contextmanager
+    def build(part: str, wrap: Callable[[Any], Any]) -> Iterator[Api]:
+        context = build_context(settings, passwords=fast_passwords())
+        store = dataclasses.replace(context.store, **{part: wrap(getattr(context.store, part))})
+        app = create_app(settings, context=dataclasses.replace(context, store=store))
+        with client_for(app, "asgi") as client:
+            yield Api(client)
+
+    return build
+
+
+def run_together(*calls: Callable[[], httpx2.Response]) -> list[httpx2.Response]:
+    with ThreadPoolExecutor(len(calls)) as pool:
+        return [future.result() for future in [pool.submit(call) for call in calls]]
+
+
+@pytest.mark.threat("T-06")
+def test_two_concurrent_password_changes_one_wins_and_the_other_is_409(api_with: ApiWith) -> None:
+    with api_with("users", lambda users: HeldAtBarrier(users, "set_password", parties=2)) as api:
+        user = api.register()
+        candidates = ["first new long passphrase", "second new long passphrase"]
+        SENSITIVE_VALUES.extend(candidates)
+
+        responses = run_together(
+            *(
+                functools.partial(
+                    api.client.post,
+                    "/users/me/password",
+                    headers=user.headers,
+                    json={"current_password": user.password, "new_password": new},
+                )
+                for new in candidates
+            )
+        )
+        statuses = [response.status_code for response in responses]
+        assert sorted(statuses) == [204, 409], [response.text for response in responses]
+        winner, loser = candidates if statuses[0] == 204 else candidates[::-1]
+        logins = {
+            password: api.client.post("/auth/token", data={"username": user.username, "password": password})
+            for password in (winner, loser, user.password)
+        }
+        assert logins[winner].status_code == 200
+        assert logins[loser].status_code == 401
+        assert logins[user.password].status_code == 401
+        # The token both requests carried is dead: the winner bumped the version once.
+        assert api.client.get("/users/me", headers=user.headers).status_code == 401
