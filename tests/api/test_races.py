@@ -98,3 +98,68 @@ def test_two_concurrent_password_changes_one_wins_and_the_other_is_409(api_with:
         assert logins[user.password].status_code == 401
         # The token both requests carried is dead: the winner bumped the version once.
         assert api.client.get("/users/me", headers=user.headers).status_code == 401
+
+
+class PausedOpen:
+    """Blobs whose `open` stops once the blob is about to be opened (`when="before"`) or after its
+    first chunk (`when="streaming"`), tells `reached`, and goes on when `resume` is set."""
+
+    def __init__(self, inner: Any, when: str) -> None:
+        self._inner = inner
+        self._when = when
+        self.reached = threading.Event()
+        self.resume = threading.Event()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def _pause(self) -> None:
+        self.reached.set()
+        assert self.resume.wait(_BARRIER_TIMEOUT_SECONDS)
+
+    def open(self, key: str) -> Iterator[bytes]:
+        if self._when == "before":
+            self._pause()
+            return self._inner.open(key)  # type: ignore[no-any-return]
+        chunks = iter(self._inner.open(key))
+
+        def paused() -> Iterator[bytes]:
+            yield next(chunks)
+            self._pause()
+            yield from chunks
+
+        return paused()
+
+
+# Over one read chunk on either store, so "after the first chunk" is mid-body.
+BIG_TEXT = b"0123456789abcdef" * 40_000
+
+
+@pytest.mark.threat("T-24")
+@pytest.mark.parametrize("when", ["before", "streaming"])
+def test_a_download_racing_its_deletion_is_a_whole_200_or_a_404(api_with: ApiWith, when: str) -> None:
+    paused: list[PausedOpen] = []
+
+    def wrap(blobs: Any) -> PausedOpen:
+        paused.append(PausedOpen(blobs, when))
+        return paused[0]
+
+    with api_with("blobs", wrap) as api:
+        owner = api.register()
+        file_id = api.upload(owner, BIG_TEXT, name="big.txt")["id"]
+        gate = paused[0]
+        with ThreadPoolExecutor(1) as pool:
+            download = pool.submit(api.client.get, f"/files/{file_id}/content", headers=owner.headers)
+            assert gate.reached.wait(_BARRIER_TIMEOUT_SECONDS)
+            try:
+                assert api.client.delete(f"/files/{file_id}", headers=owner.headers).status_code == 204
+            finally:
+                gate.resume.set()
+            response = download.result(timeout=_BARRIER_TIMEOUT_SECONDS)
+        assert response.status_code in (200, 404), (response.status_code, response.text)
+        if response.status_code == 200:
+            assert response.content == BIG_TEXT, (
+                f"truncated: {len(response.content)} of {len(BIG_TEXT)} bytes"
+            )
+        else:
+            assert response.json() == {"detail": "Not found"}

@@ -654,7 +654,11 @@ class S3Blobs:
     @_translated
     def open(self, key: str) -> Iterator[bytes]:
         # Fetched here, not inside the generator: a failure is raised before the response starts.
-        body = self._s3.get_object(Bucket=self._bucket, Key=checked_blob_key(key))["Body"]
+        # The metadata was read first, so a missing object is a deletion that won the race: 404.
+        try:
+            body = self._s3.get_object(Bucket=self._bucket, Key=checked_blob_key(key))["Body"]
+        except self._s3.exceptions.NoSuchKey:
+            raise NotFoundError(key) from None
         return _chunks(body)
 
     @_translated

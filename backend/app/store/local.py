@@ -358,15 +358,25 @@ class FolderBlobs:
         os.replace(tmp.name, path)
 
     def open(self, key: str) -> Iterator[bytes]:
-        with self._path(key).open("rb") as handle:
-            while chunk := handle.read(256 * 1024):
-                yield chunk
+        # Opened now, not when the response starts: a blob deleted before is a NotFoundError (404),
+        # and one deleted while it is streamed is still read whole through this handle.
+        try:
+            handle = self._path(key).open("rb")
+        except FileNotFoundError:
+            raise NotFoundError(key) from None
+        return _read_chunks(handle)
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
+
+
+def _read_chunks(handle: BinaryIO) -> Iterator[bytes]:
+    with handle:
+        while chunk := handle.read(256 * 1024):
+            yield chunk
 
 
 def local_store(data_dir: Path) -> Store:
