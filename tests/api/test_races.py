@@ -8,15 +8,21 @@ import contextlib
 import dataclasses
 import functools
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx2
 import pytest
 
+from app.api.deps import app_context
 from app.config import Settings
+from app.exceptions import NotFoundError
 from app.factory import build_context, create_app
+from app.records import FileRecord
+from app.services import accounts
 from tests.support.api import SENSITIVE_VALUES, Api
 from tests.support.apps import client_for, fast_passwords
 
@@ -26,12 +32,16 @@ _BARRIER_TIMEOUT_SECONDS = 20
 
 
 class HeldAtBarrier:
-    """Delegates to `inner`; the named method waits for `parties` callers before it runs."""
+    """Delegates to `inner`; the named method waits for `parties` callers before it runs, then they
+    run one at a time: each has read what it changes before any writes, which is the race. (One at a
+    time because moto_server applies a conditional write non-atomically; DynamoDB's atomicity is
+    AWS's guarantee, what is tested here is that the write is conditional at all.)"""
 
     def __init__(self, inner: Any, method: str, parties: int) -> None:
         self._inner = inner
         self._method = method
         self.barrier = threading.Barrier(parties, timeout=_BARRIER_TIMEOUT_SECONDS)
+        self._one_at_a_time = threading.Lock()
 
     def __getattr__(self, name: str) -> Any:
         attribute = getattr(self._inner, name)
@@ -40,7 +50,8 @@ class HeldAtBarrier:
 
         def held(*args: Any, **kwargs: Any) -> Any:
             self.barrier.wait()
-            return attribute(*args, **kwargs)
+            with self._one_at_a_time:
+                return attribute(*args, **kwargs)
 
         return held
 
@@ -163,3 +174,68 @@ def test_a_download_racing_its_deletion_is_a_whole_200_or_a_404(api_with: ApiWit
             )
         else:
             assert response.json() == {"detail": "Not found"}
+
+
+class PausedCall:
+    """Delegates to `inner`; `method` stops before it runs, tells `reached`, and goes on on `resume`."""
+
+    def __init__(self, inner: Any, method: str) -> None:
+        self._inner = inner
+        self._method = method
+        self.reached = threading.Event()
+        self.resume = threading.Event()
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._inner, name)
+        if name != self._method:
+            return attribute
+
+        def paused(*args: Any, **kwargs: Any) -> Any:
+            self.reached.set()
+            assert self.resume.wait(_BARRIER_TIMEOUT_SECONDS)
+            return attribute(*args, **kwargs)
+
+        return paused
+
+
+@pytest.mark.threat("T-24")
+def test_deleting_an_account_wins_over_its_uploads_and_logins(api_with: ApiWith) -> None:
+    """The deletion is held just before it removes the user: whatever the owner does meanwhile with
+    the token they hold or their password is refused, and the deletion then completes."""
+    paused: list[PausedCall] = []
+
+    def wrap(users: Any) -> PausedCall:
+        paused.append(PausedCall(users, "delete"))
+        return paused[0]
+
+    with api_with("users", wrap) as api:
+        owner = api.register()
+        api.upload(owner, name="before.txt")
+        context = app_context(api.client.app)  # type: ignore[attr-defined]
+        gate = paused[0]
+        with ThreadPoolExecutor(1) as pool:
+            deletion = pool.submit(accounts.delete_account, context, username=owner.username)
+            assert gate.reached.wait(_BARRIER_TIMEOUT_SECONDS)
+            try:
+                upload = api.client.post(
+                    "/files", headers=owner.headers, files={"file": ("during.txt", b"late\n", "text/plain")}
+                )
+                credentials = {"username": owner.username, "password": owner.password}
+                login = api.client.post("/auth/token", data=credentials)
+                # An upload already past its checks is refused when it writes its metadata.
+                late = FileRecord(
+                    str(uuid.uuid4()), owner.id, "late.txt", 5, "text/plain", "0" * 64, datetime.now(UTC)
+                )
+                with pytest.raises(NotFoundError):
+                    context.store.files.create(late, quota=context.quota)
+            finally:
+                gate.resume.set()
+            deletion.result(timeout=_BARRIER_TIMEOUT_SECONDS)
+        assert upload.status_code == 401, upload.text
+        assert login.status_code == 401, login.text
+        assert context.store.users.get(owner.id) is None
+        assert context.store.files.list_owned(owner.id, limit=10, cursor=None).items == []
+        assert context.store.files.usage(owner.id).files == 0
+        # Deleting again finds nobody, and says so.
+        with pytest.raises(NotFoundError):
+            accounts.delete_account(context, username=owner.username)

@@ -170,6 +170,7 @@ def _user(item: Item) -> User:
         role="admin" if role == "admin" else "user",
         token_version=_int(item, "token_version"),
         created_at=datetime.fromisoformat(_str(item, "created_at")),
+        deleting="deleting" in item,
     )
 
 
@@ -341,6 +342,12 @@ class DynamoUsers:
             raise ConcurrentChangeError(user_id) from None
 
     @_translated
+    def begin_deletion(self, user_id: str) -> None:
+        self._update_existing(
+            user_id, "SET deleting = :yes ADD token_version :one", {":yes": {"BOOL": True}, ":one": _n(1)}
+        )
+
+    @_translated
     def set_role(self, user_id: str, role: Role) -> None:
         self._update_existing(user_id, "SET #role = :r", {":r": _s(role)}, names={"#role": "role"})
 
@@ -457,7 +464,7 @@ class DynamoFiles:
                         "ConditionCheck": {
                             "TableName": self._t.name,
                             "Key": _user_key(record.owner_id),
-                            "ConditionExpression": "attribute_exists(pk)",
+                            "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(deleting)",
                         }
                     },
                 ]

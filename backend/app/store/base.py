@@ -38,6 +38,11 @@ class UserStore(Protocol):
         """Raises NotFoundError."""
         ...
 
+    def begin_deletion(self, user_id: str) -> None:
+        """Mark the user deleting and bump token_version: every token dies, no login succeeds and no
+        file can be created for them from now on. Idempotent. Raises NotFoundError."""
+        ...
+
     def delete(self, user_id: str) -> None:
         """Removes the user and every share with them; nothing happens for an unknown id.
         Raises StoreStateError while the user still owns files."""

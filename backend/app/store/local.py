@@ -31,7 +31,8 @@ CREATE TABLE IF NOT EXISTS users (
     password_hash TEXT NOT NULL,
     role TEXT NOT NULL CHECK (role IN ('user', 'admin')),
     token_version INTEGER NOT NULL,
-    created_at TEXT NOT NULL
+    created_at TEXT NOT NULL,
+    deleting INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS users_by_created ON users (created_at, id);
 CREATE TABLE IF NOT EXISTS files (
@@ -74,6 +75,9 @@ class _Database:
         try:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(_SCHEMA)
+            columns = {row[1] for row in db.execute("PRAGMA table_info(users)")}
+            if "deleting" not in columns:  # a data folder made before accounts could be mid-deletion
+                db.execute("ALTER TABLE users ADD COLUMN deleting INTEGER NOT NULL DEFAULT 0")
         finally:
             db.close()
 
@@ -114,6 +118,7 @@ def _user(row: sqlite3.Row) -> User:
         role=row["role"],
         token_version=row["token_version"],
         created_at=datetime.fromisoformat(row["created_at"]),
+        deleting=bool(row["deleting"]),
     )
 
 
@@ -141,7 +146,8 @@ class SqliteUsers:
         try:
             with self._db.transaction() as db:
                 db.execute(
-                    "INSERT INTO users VALUES (?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO users (id, username, password_hash, role, token_version, created_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
                     (
                         user.id,
                         user.username,
@@ -189,6 +195,14 @@ class SqliteUsers:
             if not db.execute("UPDATE users SET role = ? WHERE id = ?", (role, user_id)).rowcount:
                 raise NotFoundError(user_id)
 
+    def begin_deletion(self, user_id: str) -> None:
+        with self._db.transaction(immediate=True) as db:
+            updated = db.execute(
+                "UPDATE users SET deleting = 1, token_version = token_version + 1 WHERE id = ?", (user_id,)
+            ).rowcount
+        if not updated:
+            raise NotFoundError(user_id)
+
     def delete(self, user_id: str) -> None:
         with self._db.transaction(immediate=True) as db:
             if db.execute("SELECT 1 FROM files WHERE owner_id = ?", (user_id,)).fetchone():
@@ -212,6 +226,8 @@ class SqliteFiles:
     def _insert(self, record: FileRecord, quota: Quota) -> None:
         # IMMEDIATE takes the write lock before reading usage, so two uploads cannot both fit.
         with self._db.transaction(immediate=True) as db:
+            if db.execute("SELECT 1 FROM users WHERE id = ? AND deleting = 1", (record.owner_id,)).fetchone():
+                raise NotFoundError(record.owner_id)
             used_bytes, used_files = db.execute(
                 "SELECT COALESCE(SUM(size), 0), COUNT(*) FROM files WHERE owner_id = ?",
                 (record.owner_id,),
