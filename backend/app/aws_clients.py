@@ -16,6 +16,21 @@ if TYPE_CHECKING:
 
 Service = Literal["dynamodb", "s3", "secretsmanager"]
 
+# The budget of one AWS call when the endpoint hangs (accepts connections, never answers): every
+# attempt waits out its timeouts, and standard mode's first back-off is at most 1 s. A request stops
+# at its first failed call (503), so this bounds a request too: 7 s, against the API function's 15 s
+# timeout (infra/template.yaml) and API Gateway's 29 s. DynamoDB and Secrets Manager answer in
+# milliseconds and S3 sends its first byte well within 2 s; the read timeout is per socket read, so a
+# long download is not cut by it.
+_CONNECT_TIMEOUT_SECONDS = 1
+_READ_TIMEOUT_SECONDS = 2
+_MAX_ATTEMPTS = 2
+_FIRST_BACKOFF_SECONDS = 1
+CALL_BUDGET_SECONDS = (
+    _MAX_ATTEMPTS * (_CONNECT_TIMEOUT_SECONDS + _READ_TIMEOUT_SECONDS)
+    + (_MAX_ATTEMPTS - 1) * _FIRST_BACKOFF_SECONDS
+)
+
 # botocore logs request parameters and response bodies at DEBUG, and those carry the signing key
 # (GetSecretValue's response, the rotation's PutSecretValue). Whatever level the root logger runs at,
 # Lambda's ApplicationLogLevel=DEBUG included, the SDK logs warnings only.
@@ -32,9 +47,9 @@ def client_config() -> Config:
     # Short timeouts and few retries: a request waiting on a dead endpoint should fail fast (503),
     # not hold the Lambda until its own timeout.
     return Config(
-        connect_timeout=2,
-        read_timeout=5,
-        retries={"max_attempts": 2, "mode": "standard"},
+        connect_timeout=_CONNECT_TIMEOUT_SECONDS,
+        read_timeout=_READ_TIMEOUT_SECONDS,
+        retries={"max_attempts": _MAX_ATTEMPTS, "mode": "standard"},
     )
 
 

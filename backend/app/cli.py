@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from app.config import ConfigurationError, Settings, load_settings, report
-from app.exceptions import NotFoundError
+from app.exceptions import NotFoundError, StoreStateError
 from app.factory import build_context
 from app.logs import configure_logging
 from app.services import accounts
@@ -35,9 +35,14 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "revoke-admin":
             accounts.set_role(context, username=args.username, role="user")
         else:
-            accounts.delete_account(context, username=args.username)
+            removed = accounts.delete_account(context, username=args.username)
+            print(f"{args.command}: {args.username}: done ({removed} files removed)")
+            return 0
     except NotFoundError:
         print(f"no such user: {args.username}", file=sys.stderr)
+        return 1
+    except StoreStateError as error:
+        print(f"{args.command}: {args.username}: not finished: {error}", file=sys.stderr)
         return 1
     print(f"{args.command}: {args.username}: done")
     return 0

@@ -49,6 +49,11 @@ class SelfShareError(Exception):
     """Sharing a file with its own owner."""
 
 
+class ConcurrentChangeError(Exception):
+    """The record changed between the read this request was based on and its write: the write is
+    refused rather than silently overwriting the other change; the caller may retry."""
+
+
 class InvalidCursorError(Exception):
     """A pagination cursor this service did not issue."""
 

@@ -19,6 +19,8 @@ class User:
     role: Role
     token_version: int
     created_at: datetime
+    # Set first when the account is being deleted: no login, no new file, while the rest goes.
+    deleting: bool = False
 
     def __repr__(self) -> str:  # keep the hash out of logs and tracebacks
         return f"User(id={self.id!r}, username={self.username!r}, role={self.role!r})"

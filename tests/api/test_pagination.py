@@ -128,3 +128,28 @@ def test_admin_listing_is_capped_and_rejects_garbage_cursors(api: Api, app: Fast
     for cursor in GARBAGE_CURSORS:
         response = api.client.get("/admin/users", params={"cursor": cursor}, headers=admin.headers)
         assert response.status_code == 422, (cursor, response.text)
+
+
+# Valid base64 and valid JSON, but strings no store can hold: a lone surrogate cannot be encoded as
+# UTF-8 (SQLite's driver and boto3 both raise), and a NUL or other control character is no sort key
+# we ever issue.
+ODD_STRING_CURSORS = [
+    _b64(b'["\\ud800", "x"]'),
+    _b64(b'["2024-01-01T00:00:00.000000+00:00", "\\udfff"]'),
+    _b64(b'["\\ud83d", "\\ude00"]'),
+    _b64(b'["\\u0000", "x"]'),
+    _b64(b'["a", "\\u001f"]'),
+]
+
+
+@pytest.mark.inprocess
+@pytest.mark.threat("T-14")
+@pytest.mark.both_stores
+def test_a_cursor_with_a_lone_surrogate_or_control_character_is_422(api: Api, app: FastAPI) -> None:
+    admin = api.register()
+    app_context(app).store.users.set_role(admin.id, "admin")
+    api.upload(admin)
+    for listing in ("/files", "/shares", "/admin/users"):
+        for cursor in ODD_STRING_CURSORS:
+            response = api.client.get(listing, params={"cursor": cursor}, headers=admin.headers)
+            assert response.status_code == 422, (listing, cursor, response.status_code, response.text)

@@ -265,7 +265,7 @@ def test_user_deletion_requires_no_files_and_frees_the_username(store: Store) ->
 @pytest.mark.threat("T-06")
 def test_password_change_bumps_the_token_version_and_revocations_expire_by_ttl(store: Store) -> None:
     user = make_user(store)
-    store.users.set_password(user.id, "$argon2id$another")
+    store.users.set_password(user.id, "$argon2id$another", expected_version=user.token_version)
     changed = store.users.get(user.id)
     assert changed is not None
     assert (changed.password_hash, changed.token_version) == ("$argon2id$another", 1)
@@ -274,7 +274,7 @@ def test_password_change_bumps_the_token_version_and_revocations_expire_by_ttl(s
     assert promoted is not None
     assert promoted.role == "admin"
     with pytest.raises(NotFoundError):
-        store.users.set_password(str(uuid.uuid4()), "$argon2id$x")
+        store.users.set_password(str(uuid.uuid4()), "$argon2id$x", expected_version=0)
 
     jti = uuid.uuid4().hex
     assert not store.revocations.is_revoked(jti)

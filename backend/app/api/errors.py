@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException
 from app.api.schemas import ErrorOut
 from app.exceptions import (
     AlreadySharedError,
+    ConcurrentChangeError,
     ContentMismatchError,
     CurrentPasswordIncorrectError,
     FileTooLargeError,
@@ -70,6 +71,7 @@ ERRORS: Mapping[type[Exception], ErrorResponse] = {
     NotFoundError: ErrorResponse(404, "Not found"),
     UsernameTakenError: ErrorResponse(409, "Username already taken"),
     AlreadySharedError: ErrorResponse(409, "Already shared with this user"),
+    ConcurrentChangeError: ErrorResponse(409, "Changed by another request; retry"),
     SelfShareError: ErrorResponse(422, "Cannot share a file with yourself"),
     InvalidCursorError: ErrorResponse(422, "Invalid cursor"),
     # Its body is the list of what failed validation, without the input (see _validation_error).

@@ -16,6 +16,7 @@ from app.exceptions import (
     NotAuthenticatedError,
     NotFoundError,
     PermissionDeniedError,
+    StoreStateError,
 )
 from app.records import Page, Role, User
 from app.security.tokens import AccessClaims, IssuedToken
@@ -30,6 +31,9 @@ class Principal:
 
     user: User
     claims: AccessClaims
+
+
+_DELETION_ROUNDS = 5
 
 
 def register(context: AppContext, *, username: str, password: str) -> User:
@@ -51,7 +55,7 @@ def authenticate(context: AppContext, *, username: str, password: str) -> User:
     user = context.store.users.get_by_username(username)
     # Always one Argon2 verification, so timing does not reveal whether the account exists.
     valid = context.passwords.verify(password, user.password_hash if user else None)
-    if not valid or user is None:
+    if not valid or user is None or user.deleting:
         raise InvalidCredentialsError
     return user
 
@@ -73,7 +77,7 @@ def identify(context: AppContext, token: str | None) -> Principal:
     except InvalidTokenError:
         raise NotAuthenticatedError from None
     user = context.store.users.get(claims.user_id)
-    if user is None or user.token_version != claims.token_version:
+    if user is None or user.deleting or user.token_version != claims.token_version:
         raise NotAuthenticatedError
     if context.store.revocations.is_revoked(claims.token_id):
         raise NotAuthenticatedError
@@ -92,10 +96,15 @@ def require_role(user: User, role: Role) -> None:
 
 
 def change_password(context: AppContext, *, user: User, current_password: str, new_password: str) -> None:
-    """Raises CurrentPasswordIncorrectError. Bumps the token version, so every older token dies."""
+    """Raises CurrentPasswordIncorrectError or ConcurrentChangeError. Bumps the token version, so every
+    older token dies."""
     if not context.passwords.verify(current_password, user.password_hash):
         raise CurrentPasswordIncorrectError
-    context.store.users.set_password(user.id, context.passwords.hash(new_password))
+    # Conditional on the version this request read: of two changes racing, one wins and the other is
+    # refused (ConcurrentChangeError), never silently overwritten.
+    context.store.users.set_password(
+        user.id, context.passwords.hash(new_password), expected_version=user.token_version
+    )
 
 
 def list_users(context: AppContext, *, limit: int, cursor: str | None) -> Page[User]:
@@ -116,20 +125,39 @@ def set_role(context: AppContext, *, username: str, role: Role) -> None:
     context.store.users.set_role(find_user(context, username).id, role)
 
 
-def delete_account(context: AppContext, *, username: str) -> None:
-    """Raises NotFoundError. Files go first (metadata, then blob), so no record ever points at a missing
-    blob. Pages are walked by cursor: an eventually consistent listing may still show a file just
-    deleted."""
+def delete_account(context: AppContext, *, username: str) -> int:
+    """Raises NotFoundError; returns how many files went. The account is marked deleting first, so
+    the deletion wins: its tokens die, no login and no new file succeed, and an upload already past
+    its checks is refused when it writes its metadata. Then files go (metadata, then blob, so no record
+    points at a missing blob), then the user and the shares with them. Safe to run again after an
+    interruption: it finds the account still marked and carries on."""
     user = find_user(context, username)
     store = context.store
+    store.users.begin_deletion(user.id)
+    removed = 0
+    # An upload that committed just before the mark may show up only in a later listing (DynamoDB's
+    # index is eventually consistent): walk again until the user goes, a bounded number of times.
+    for _ in range(_DELETION_ROUNDS):
+        removed += _delete_files_of(context, user.id)
+        try:
+            store.users.delete(user.id)
+        except StoreStateError:
+            continue
+        log.info("account deleted", extra={"user_id": user.id, "files": removed})
+        return removed
+    raise StoreStateError("files kept appearing while the account was being deleted; run it again")
+
+
+def _delete_files_of(context: AppContext, user_id: str) -> int:
+    store = context.store
+    removed = 0
     cursor: str | None = None
     while True:
-        page = store.files.list_owned(user.id, limit=100, cursor=cursor)
+        page = store.files.list_owned(user_id, limit=100, cursor=cursor)
         for record in page.items:
             store.files.delete(record)
             store.blobs.delete(blob_key(record))
+            removed += 1
         if page.next_cursor is None:
-            break
+            return removed
         cursor = page.next_cursor
-    store.users.delete(user.id)
-    log.info("account deleted", extra={"user_id": user.id})

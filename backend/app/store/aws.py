@@ -27,6 +27,7 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from app.exceptions import (
     AlreadySharedError,
+    ConcurrentChangeError,
     NotFoundError,
     QuotaExceededError,
     StoreStateError,
@@ -169,6 +170,7 @@ def _user(item: Item) -> User:
         role="admin" if role == "admin" else "user",
         token_version=_int(item, "token_version"),
         created_at=datetime.fromisoformat(_str(item, "created_at")),
+        deleting="deleting" in item,
     )
 
 
@@ -321,9 +323,28 @@ class DynamoUsers:
         return Page([_user(item) for item in page.items], page.next_cursor)
 
     @_translated
-    def set_password(self, user_id: str, password_hash: str) -> None:
+    def set_password(self, user_id: str, password_hash: str, *, expected_version: int) -> None:
+        try:
+            self._t.client.update_item(
+                TableName=self._t.name,
+                Key=_user_key(user_id),
+                UpdateExpression="SET password_hash = :h ADD token_version :one",
+                ConditionExpression="attribute_exists(pk) AND token_version = :read",
+                ExpressionAttributeValues={
+                    ":h": _s(password_hash),
+                    ":one": _n(1),
+                    ":read": _n(expected_version),
+                },
+            )
+        except self._t.client.exceptions.ConditionalCheckFailedException:
+            if self._t.get(_user_key(user_id)) is None:
+                raise NotFoundError(user_id) from None
+            raise ConcurrentChangeError(user_id) from None
+
+    @_translated
+    def begin_deletion(self, user_id: str) -> None:
         self._update_existing(
-            user_id, "SET password_hash = :h ADD token_version :one", {":h": _s(password_hash), ":one": _n(1)}
+            user_id, "SET deleting = :yes ADD token_version :one", {":yes": {"BOOL": True}, ":one": _n(1)}
         )
 
     @_translated
@@ -443,7 +464,7 @@ class DynamoFiles:
                         "ConditionCheck": {
                             "TableName": self._t.name,
                             "Key": _user_key(record.owner_id),
-                            "ConditionExpression": "attribute_exists(pk)",
+                            "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(deleting)",
                         }
                     },
                 ]
@@ -640,7 +661,11 @@ class S3Blobs:
     @_translated
     def open(self, key: str) -> Iterator[bytes]:
         # Fetched here, not inside the generator: a failure is raised before the response starts.
-        body = self._s3.get_object(Bucket=self._bucket, Key=checked_blob_key(key))["Body"]
+        # The metadata was read first, so a missing object is a deletion that won the race: 404.
+        try:
+            body = self._s3.get_object(Bucket=self._bucket, Key=checked_blob_key(key))["Body"]
+        except self._s3.exceptions.NoSuchKey:
+            raise NotFoundError(key) from None
         return _chunks(body)
 
     @_translated

@@ -28,13 +28,19 @@ class UserStore(Protocol):
         """Newest first. Raises InvalidCursorError for a cursor this store did not issue."""
         ...
 
-    def set_password(self, user_id: str, password_hash: str) -> None:
-        """Replace the hash and bump token_version, which invalidates every older token.
-        Raises NotFoundError."""
+    def set_password(self, user_id: str, password_hash: str, *, expected_version: int) -> None:
+        """Replace the hash and bump token_version, which invalidates every older token, only if the
+        version is still `expected_version` (the one the caller read). Raises NotFoundError, or
+        ConcurrentChangeError when another write came first."""
         ...
 
     def set_role(self, user_id: str, role: Role) -> None:
         """Raises NotFoundError."""
+        ...
+
+    def begin_deletion(self, user_id: str) -> None:
+        """Mark the user deleting and bump token_version: every token dies, no login succeeds and no
+        file can be created for them from now on. Idempotent. Raises NotFoundError."""
         ...
 
     def delete(self, user_id: str) -> None:
@@ -86,7 +92,11 @@ class BlobStore(Protocol):
     """Keys are `blob_key(record)`; any other key raises ValueError before storage is touched."""
 
     def put(self, key: str, source: BinaryIO, *, size: int, content_type: str) -> None: ...
-    def open(self, key: str) -> Iterator[bytes]: ...
+    def open(self, key: str) -> Iterator[bytes]:
+        """Opens the blob before returning, so a missing one raises NotFoundError before any byte of a
+        response is sent; once open, the chunks are the whole blob even if it is deleted meanwhile."""
+        ...
+
     def delete(self, key: str) -> None:
         """Nothing happens for a missing blob."""
         ...

@@ -14,6 +14,7 @@ from typing import BinaryIO
 
 from app.exceptions import (
     AlreadySharedError,
+    ConcurrentChangeError,
     NotFoundError,
     QuotaExceededError,
     StoreStateError,
@@ -30,7 +31,8 @@ CREATE TABLE IF NOT EXISTS users (
     password_hash TEXT NOT NULL,
     role TEXT NOT NULL CHECK (role IN ('user', 'admin')),
     token_version INTEGER NOT NULL,
-    created_at TEXT NOT NULL
+    created_at TEXT NOT NULL,
+    deleting INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS users_by_created ON users (created_at, id);
 CREATE TABLE IF NOT EXISTS files (
@@ -73,6 +75,9 @@ class _Database:
         try:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(_SCHEMA)
+            columns = {row[1] for row in db.execute("PRAGMA table_info(users)")}
+            if "deleting" not in columns:  # a data folder made before accounts could be mid-deletion
+                db.execute("ALTER TABLE users ADD COLUMN deleting INTEGER NOT NULL DEFAULT 0")
         finally:
             db.close()
 
@@ -113,6 +118,7 @@ def _user(row: sqlite3.Row) -> User:
         role=row["role"],
         token_version=row["token_version"],
         created_at=datetime.fromisoformat(row["created_at"]),
+        deleting=bool(row["deleting"]),
     )
 
 
@@ -140,7 +146,8 @@ class SqliteUsers:
         try:
             with self._db.transaction() as db:
                 db.execute(
-                    "INSERT INTO users VALUES (?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO users (id, username, password_hash, role, token_version, created_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
                     (
                         user.id,
                         user.username,
@@ -170,19 +177,31 @@ class SqliteUsers:
             ).fetchall()
         return keyset_page(rows, limit, item=_user, sort_key=_created)
 
-    def set_password(self, user_id: str, password_hash: str) -> None:
-        with self._db.transaction() as db:
+    def set_password(self, user_id: str, password_hash: str, *, expected_version: int) -> None:
+        with self._db.transaction(immediate=True) as db:
             updated = db.execute(
-                "UPDATE users SET password_hash = ?, token_version = token_version + 1 WHERE id = ?",
-                (password_hash, user_id),
+                "UPDATE users SET password_hash = ?, token_version = token_version + 1"
+                " WHERE id = ? AND token_version = ?",
+                (password_hash, user_id, expected_version),
             ).rowcount
-        if not updated:
+            exists = updated or db.execute("SELECT 1 FROM users WHERE id = ?", (user_id,)).fetchone()
+        if not exists:
             raise NotFoundError(user_id)
+        if not updated:
+            raise ConcurrentChangeError(user_id)
 
     def set_role(self, user_id: str, role: Role) -> None:
         with self._db.transaction() as db:
             if not db.execute("UPDATE users SET role = ? WHERE id = ?", (role, user_id)).rowcount:
                 raise NotFoundError(user_id)
+
+    def begin_deletion(self, user_id: str) -> None:
+        with self._db.transaction(immediate=True) as db:
+            updated = db.execute(
+                "UPDATE users SET deleting = 1, token_version = token_version + 1 WHERE id = ?", (user_id,)
+            ).rowcount
+        if not updated:
+            raise NotFoundError(user_id)
 
     def delete(self, user_id: str) -> None:
         with self._db.transaction(immediate=True) as db:
@@ -207,6 +226,8 @@ class SqliteFiles:
     def _insert(self, record: FileRecord, quota: Quota) -> None:
         # IMMEDIATE takes the write lock before reading usage, so two uploads cannot both fit.
         with self._db.transaction(immediate=True) as db:
+            if db.execute("SELECT 1 FROM users WHERE id = ? AND deleting = 1", (record.owner_id,)).fetchone():
+                raise NotFoundError(record.owner_id)
             used_bytes, used_files = db.execute(
                 "SELECT COALESCE(SUM(size), 0), COUNT(*) FROM files WHERE owner_id = ?",
                 (record.owner_id,),
@@ -353,15 +374,25 @@ class FolderBlobs:
         os.replace(tmp.name, path)
 
     def open(self, key: str) -> Iterator[bytes]:
-        with self._path(key).open("rb") as handle:
-            while chunk := handle.read(256 * 1024):
-                yield chunk
+        # Opened now, not when the response starts: a blob deleted before is a NotFoundError (404),
+        # and one deleted while it is streamed is still read whole through this handle.
+        try:
+            handle = self._path(key).open("rb")
+        except FileNotFoundError:
+            raise NotFoundError(key) from None
+        return _read_chunks(handle)
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
+
+
+def _read_chunks(handle: BinaryIO) -> Iterator[bytes]:
+    with handle:
+        while chunk := handle.read(256 * 1024):
+            yield chunk
 
 
 def local_store(data_dir: Path) -> Store:

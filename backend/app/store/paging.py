@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TypeVar
@@ -23,6 +24,9 @@ _MAX_CURSOR_LENGTH = 512
 # Sorts after every timestamp and id: the upper bound of a first page, so every listing is one
 # constant, parameterised query.
 NO_CURSOR = ("~", "~")
+# Every part we issue is a timestamp or an id: printable ASCII. Anything else (a lone surrogate, which
+# neither SQLite's driver nor boto3 can encode, a NUL, a control character) is not our cursor.
+_SORT_KEY_PART = re.compile(r"[\x20-\x7e]{0,128}")
 
 
 def sort_timestamp(value: datetime) -> str:
@@ -45,7 +49,7 @@ def decode_cursor(cursor: str, *, parts: int) -> tuple[str, ...]:
     if (
         not isinstance(decoded, list)
         or len(decoded) != parts
-        or not all(isinstance(part, str) and len(part) <= 128 for part in decoded)
+        or not all(isinstance(part, str) and _SORT_KEY_PART.fullmatch(part) for part in decoded)
     ):
         raise InvalidCursorError("malformed cursor")
     return tuple(decoded)
