@@ -13,6 +13,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Mapping
+from pathlib import Path
 from typing import IO
 
 REGION = "us-east-1"
@@ -20,6 +21,9 @@ REGION = "us-east-1"
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local-moto", "AWS_SECRET_ACCESS_KEY": "local-moto"}
 # The CA bundle cannot send a request anywhere, and a corporate proxy may need it.
 _KEPT = frozenset({"AWS_CA_BUNDLE"})
+# moto_server itself, with DynamoDB's conditional writes made atomic as the real service's are;
+# run with -P: its folder holds devtools/moto.py, which would shadow the moto package.
+_ATOMIC_SERVER = Path(__file__).with_name("moto_atomic_server.py")
 
 
 def moto_environment(environ: Mapping[str, str], endpoint: str) -> dict[str, str]:
@@ -54,7 +58,7 @@ def start_moto_server(port: int, log: IO[bytes], *, timeout: float = 30.0) -> su
     if moto_answers(url):
         raise RuntimeError(f"something already answers on {url}")
     process = subprocess.Popen(  # noqa: S603 - our own interpreter and fixed arguments
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        [sys.executable, "-P", str(_ATOMIC_SERVER), "-H", "127.0.0.1", "-p", str(port)],
         stdout=log,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
