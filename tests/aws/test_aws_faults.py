@@ -1,16 +1,21 @@
 """Nothing half-written in AWS mode: an upload whose S3 put fails leaves no metadata, and one whose
-DynamoDB write fails after the put leaves no object. Faults come from the AWS side (a missing bucket, an
-HTTP 500 answered in place of DynamoDB), never from patching our own store code."""
+DynamoDB write fails after the put leaves no object; what the quota still counts then is a pending
+entry, which the sweep removes. Faults come from the AWS side (a missing bucket, an HTTP 500 answered
+in place of DynamoDB), never from patching our own store code."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 
 from app.api.deps import app_context
 from app.config import Settings
+from app.records import Usage
+from app.services import sweeper
 from tests.support.api import Api
 from tests.support.apps import make_app
 from tests.support.moto import AwsResources, CallCounter, DynamoDBFault, default_session_hook
@@ -39,20 +44,32 @@ def test_s3_put_failing_leaves_no_metadata(make_aws_settings: Callable[..., Sett
         assert response.status_code == 500
         assert response.json() == {"detail": "Internal server error"}
 
-        assert metadata_writes.calls == writes_before_upload, "no metadata write after a failed put"
+        # The reservation only: no commit after a failed put. Its object could not be deleted either
+        # (no bucket), so the quota keeps counting it as pending until a sweep can.
+        assert metadata_writes.calls == writes_before_upload + 1, "no metadata write after a failed put"
         assert http.get("/files", headers=user.headers).json()["items"] == []
-        assert app_context(app).store.files.usage(user.id).files == 0
+        store = app_context(app).store
+        assert [pending.size for pending in store.files.pending_of(user.id)] == [len(CONTENT)]
+        assert store.files.usage(user.id) == Usage(bytes=len(CONTENT), files=1)
 
 
 def test_dynamodb_write_failing_after_the_put_leaves_no_object(
     make_aws_settings: Callable[..., Settings], aws_resources: AwsResources
 ) -> None:
+    """The commit fails after the object is stored (DynamoDB answers 500 from then on): the object is
+    deleted again at once, and the reservation, whose release failed too, is what the sweep removes."""
     settings = make_aws_settings()
     fault = DynamoDBFault(500, "InternalServerError")
     puts, deletes = CallCounter(), CallCounter()
+
+    def arm_after_the_reservation(**_: Any) -> None:
+        # The first upload's put only: the second upload below must succeed.
+        fault.armed = puts.calls == 1
+
     with (
         default_session_hook("before-send.dynamodb.TransactWriteItems", fault),
         default_session_hook("before-call.s3.PutObject", puts),
+        default_session_hook("before-call.s3.PutObject", arm_after_the_reservation),
         default_session_hook("before-call.s3.DeleteObject", deletes),
     ):
         app = make_app(settings)
@@ -60,7 +77,6 @@ def test_dynamodb_write_failing_after_the_put_leaves_no_object(
         api = Api(http)
         user = api.register()
 
-        fault.armed = True
         response = http.post("/files", headers=user.headers, files={"file": ("a.txt", CONTENT, "text/plain")})
         fault.armed = False
 
@@ -70,7 +86,11 @@ def test_dynamodb_write_failing_after_the_put_leaves_no_object(
         assert deletes.calls == 1, "and removed again"
         assert objects_in(aws_resources, settings.bucket_name) == []
         assert http.get("/files", headers=user.headers).json()["items"] == []
-        assert app_context(app).store.files.usage(user.id).files == 0
+        context = app_context(app)
+        assert context.store.files.usage(user.id).files == 1
+        assert sweeper.sweep(context, grace=timedelta(0)) == 1
+        assert context.store.files.usage(user.id) == Usage(bytes=0, files=0)
+        assert context.store.files.pending_of(user.id) == []
 
         # The same upload once DynamoDB answers again: one object, one record.
         file_id = api.upload(user, CONTENT)["id"]
