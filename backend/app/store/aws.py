@@ -9,6 +9,7 @@ Item layout (pk / sk, and gsi1pk / gsi1sk on the `gsi1` index where a listing ne
     FILE#<id>        META            a file's metadata          gsi1: OWNER#<owner> / <created>#<id>
     FILE#<id>        SHARE#<user>    a share                    gsi1: SHAREDWITH#<user> / <created>#<file>
     REVOKED#<jti>    REVOKED         a logged-out token, removed by TTL (`expires_at`) once it has expired
+    COUNTER#<key>    <window>        an attempt counter, removed by TTL (`expires_at`) after its window
 
 Every read that decides access (a user, a file, a share, a revoked token, usage) is a strongly consistent
 GetItem on the table. Listings are Query calls on gsi1, newest first, which DynamoDB keeps eventually
@@ -743,6 +744,28 @@ class DynamoRevocations:
         return self._t.get(_key(f"REVOKED#{token_id}", "REVOKED")) is not None
 
 
+class DynamoCounters:
+    def __init__(self, table: _Table) -> None:
+        self._t = table
+
+    @_translated
+    def increment(self, key: str, *, window: int, expires_at: int) -> int:
+        response = self._t.client.update_item(
+            TableName=self._t.name,
+            Key=_key(f"COUNTER#{key}", str(window)),
+            UpdateExpression="ADD #count :one SET expires_at = :expires",
+            ExpressionAttributeNames={"#count": "count"},
+            ExpressionAttributeValues={":one": _n(1), ":expires": _n(expires_at)},
+            ReturnValues="UPDATED_NEW",
+        )
+        return _int(response["Attributes"], "count")
+
+    @_translated
+    def count(self, key: str, *, window: int) -> int:
+        item = self._t.get(_key(f"COUNTER#{key}", str(window)))
+        return _int(item, "count") if item else 0
+
+
 class S3Blobs:
     """Objects keyed by server ids, encrypted at rest by the bucket, streamed in bounded memory."""
 
@@ -806,4 +829,5 @@ def dynamodb_s3_store(dynamodb: DynamoDBClient, s3: S3Client, *, table_name: str
         shares=DynamoShares(table),
         blobs=S3Blobs(s3, bucket_name),
         revocations=DynamoRevocations(table),
+        counters=DynamoCounters(table),
     )

@@ -137,6 +137,17 @@ class BlobStore(Protocol):
     def exists(self, key: str) -> bool: ...
 
 
+class CounterStore(Protocol):
+    """Counters per key and fixed time window, shared by every process on the store (every Lambda
+    execution environment), forgotten once their window has passed."""
+
+    def increment(self, key: str, *, window: int, expires_at: int) -> int:
+        """Adds one to the key's counter in `window` and returns the new count, atomically."""
+        ...
+
+    def count(self, key: str, *, window: int) -> int: ...
+
+
 class RevocationStore(Protocol):
     def revoke(self, token_id: str, *, expires_at: int) -> None: ...
     def is_revoked(self, token_id: str) -> bool: ...
@@ -149,6 +160,7 @@ class Store:
     shares: ShareStore
     blobs: BlobStore
     revocations: RevocationStore
+    counters: CounterStore
 
 
 def blob_key(record: FileRecord | PendingBlob) -> str:

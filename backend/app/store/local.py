@@ -6,6 +6,7 @@ import contextlib
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -59,6 +60,13 @@ CREATE TABLE IF NOT EXISTS pending_blobs (
 );
 CREATE INDEX IF NOT EXISTS pending_by_owner ON pending_blobs (owner_id);
 CREATE INDEX IF NOT EXISTS pending_by_since ON pending_blobs (since, id);
+CREATE TABLE IF NOT EXISTS counters (
+    key TEXT NOT NULL,
+    period INTEGER NOT NULL,
+    hits INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (key, period)
+);
 CREATE TABLE IF NOT EXISTS revoked_tokens (
     token_id TEXT PRIMARY KEY,
     expires_at INTEGER NOT NULL
@@ -400,6 +408,29 @@ class SqliteRevocations:
         return row is not None
 
 
+class SqliteCounters:
+    def __init__(self, db: _Database) -> None:
+        self._db = db
+
+    def increment(self, key: str, *, window: int, expires_at: int) -> int:
+        with self._db.transaction(immediate=True) as db:
+            # Expired windows go as new ones start: the table holds only live counters.
+            db.execute("DELETE FROM counters WHERE key = ? AND expires_at <= ?", (key, int(time.time())))
+            (hits,) = db.execute(
+                "INSERT INTO counters VALUES (?, ?, 1, ?)"
+                " ON CONFLICT (key, period) DO UPDATE SET hits = hits + 1 RETURNING hits",
+                (key, window, expires_at),
+            ).fetchone()
+        return int(hits)
+
+    def count(self, key: str, *, window: int) -> int:
+        with self._db.reading() as db:
+            row = db.execute(
+                "SELECT hits FROM counters WHERE key = ? AND period = ?", (key, window)
+            ).fetchone()
+        return int(row["hits"]) if row else 0
+
+
 class FolderBlobs:
     """Blobs as files named by server ids; written to a temp file named after the key and renamed, so a
     reader never sees half a blob, and what a crash leaves is found again by its key (`delete`)."""
@@ -463,4 +494,5 @@ def local_store(data_dir: Path) -> Store:
         shares=SqliteShares(db),
         blobs=FolderBlobs(data_dir / "blobs"),
         revocations=SqliteRevocations(db),
+        counters=SqliteCounters(db),
     )
