@@ -8,7 +8,8 @@ records. It prints the counts and exits 1 if any check fails.
 
 python -m bench.load [--store local|aws|both] [--seconds 30] [--connections 64]
 
-The embedded store is served from a temporary DATA_DIR; AWS mode from a moto_server of its own.
+The embedded store is served from a temporary DATA_DIR; AWS mode from a moto_server of its own that
+answers one request at a time (bench/serial_moto.py says why).
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ from pathlib import Path
 
 import httpx2
 
-from devtools.moto import REGION, moto_environment, start_moto_server, stop
+from bench import serial_moto
+from devtools.moto import REGION, moto_environment, stop
 from devtools.ports import free_port
 
 REPO = Path(__file__).resolve().parents[1]
@@ -279,7 +281,7 @@ def run(store: str, *, seconds: float, connections: int, work: Path) -> bool:
 def _moto(stack: contextlib.ExitStack, work: Path) -> str:
     port = free_port()
     log = stack.enter_context((work / "moto.log").open("wb"))
-    server = start_moto_server(port, log)
+    server = serial_moto.start(port, log)
     stack.callback(stop, server)
     return f"http://127.0.0.1:{port}"
 
