@@ -166,8 +166,9 @@ class LocalScenario(Scenario):
             "DATA_DIR": str(self.data_dir),
             "JWT_SECRET": secrets.token_urlsafe(48),
         }
-        self.settings = Settings(app_mode="local", environment="test", data_dir=self.data_dir,
-                                 jwt_secret=self.env["JWT_SECRET"])  # fmt: skip
+        self.settings = Settings(
+            app_mode="local", environment="test", data_dir=self.data_dir, jwt_secret=self.env["JWT_SECRET"]
+        )
 
     def armed(self, owner_id: str, round_: int) -> Callable[[], bool]:
         folder = self.data_dir / "blobs" / owner_id

@@ -127,11 +127,10 @@ def set_role(context: AppContext, *, username: str, role: Role) -> None:
 
 def delete_account(context: AppContext, *, username: str) -> int:
     """Raises NotFoundError; returns how many files went. The account is marked deleting first, so
-    the deletion wins: its tokens die, no login and no new file succeed, and an upload already past
-    its checks is refused when it writes its metadata. Then files go (metadata, then blob, so no record
-    points at a missing blob) with the pending blobs of uploads in flight (whose commit then fails),
-    then the user and the shares with them. Safe to run again after an
-    interruption: it finds the account still marked and carries on."""
+    the deletion wins: its tokens die, no login and no new file succeed (the store refuses the quota
+    reservation). Then files go (metadata, then blob, so no record points at a missing blob), and the
+    pending blobs of uploads in flight (whose commit then fails), then the user and the shares with
+    them. Safe to run again after an interruption: it finds the account still marked and carries on."""
     user = find_user(context, username)
     store = context.store
     store.users.begin_deletion(user.id)
