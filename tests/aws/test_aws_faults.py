@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from botocore.exceptions import ReadTimeoutError
 from starlette.testclient import TestClient
 
 from app.api.deps import app_context
@@ -95,3 +96,45 @@ def test_dynamodb_write_failing_after_the_put_leaves_no_object(
         # The same upload once DynamoDB answers again: one object, one record.
         file_id = api.upload(user, CONTENT)["id"]
         assert objects_in(aws_resources, settings.bucket_name) == [f"{user.id}/{file_id}"]
+
+
+class AnswerLost:
+    """A botocore after-call hook: the `nth` call it sees (once armed) reached DynamoDB and was applied,
+    and then its answer is lost, as when a read times out after the server did the work."""
+
+    def __init__(self, nth: int) -> None:
+        self.nth = nth
+        self.seen = 0
+        self.armed = False
+
+    def __call__(self, **_: Any) -> None:
+        if self.armed:
+            self.seen += 1
+            if self.seen == self.nth:
+                raise ReadTimeoutError(endpoint_url="http://dynamodb.test")
+
+
+def test_a_commit_applied_whose_answer_is_lost_keeps_the_file_and_its_object(
+    make_aws_settings: Callable[..., Settings], aws_resources: AwsResources
+) -> None:
+    """The upload's second transaction (its commit) is applied, and its answer never arrives: the
+    upload asks the store, finds its record, and succeeds; the object is not deleted under it."""
+    settings = make_aws_settings()
+    lost = AnswerLost(nth=2)  # the reservation, then the commit
+    with default_session_hook("after-call.dynamodb.TransactWriteItems", lost):
+        app = make_app(settings)
+    with TestClient(app, base_url="https://testserver", raise_server_exceptions=False) as http:
+        api = Api(http)
+        user = api.register()
+        lost.armed = True
+        response = http.post("/files", headers=user.headers, files={"file": ("a.txt", CONTENT, "text/plain")})
+        lost.armed = False
+
+        assert lost.seen == 2
+        assert response.status_code == 201, response.text
+        file_id = response.json()["id"]
+        assert http.get(f"/files/{file_id}/content", headers=user.headers).content == CONTENT
+        assert objects_in(aws_resources, settings.bucket_name) == [f"{user.id}/{file_id}"]
+        store = app_context(app).store
+        assert store.files.pending_of(user.id) == []
+        assert store.files.usage(user.id) == Usage(bytes=len(CONTENT), files=1)

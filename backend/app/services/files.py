@@ -81,13 +81,27 @@ def store_upload(
     # The quota is claimed before a byte is stored: a refused upload writes nothing, and one cut short
     # by a crash leaves a pending entry that keeps counting until the sweep removes it and its blob.
     context.store.files.reserve(record, quota=context.quota)
+    pending = PendingBlob.of(record, record.created_at)
     try:
         context.store.blobs.put(blob_key(record), source, size=record.size, content_type=record.content_type)
-        context.store.files.commit(record)
     except BaseException:
         # The caller hears the first failure; if cleaning up fails too, the sweep finishes it.
         with contextlib.suppress(Exception):
-            discard(context, PendingBlob.of(record, record.created_at))
+            discard(context, pending)
+        raise
+    try:
+        context.store.files.commit(record)
+    except Exception:
+        # A commit that timed out may still have been applied: the blob is removed only once the store
+        # says there is no record. If it cannot say, the pending entry (if any) is left to the sweep.
+        committed: bool | None = None
+        with contextlib.suppress(Exception):
+            committed = context.store.files.get(record.id) is not None
+        if committed:
+            return record
+        if committed is False:
+            with contextlib.suppress(Exception):
+                discard(context, pending)
         raise
     return record
 

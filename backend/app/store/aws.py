@@ -489,6 +489,10 @@ class DynamoFiles:
             )
         except ClientError as error:
             codes = _cancellation_codes(error)
+            if codes[:1] == ["ConditionalCheckFailed"]:
+                # The entry of this fresh id exists: an earlier attempt of this very call wrote it and
+                # its answer was lost (DynamoDB would have honoured the retry's idempotency token).
+                return
             if codes[1:2] == ["ConditionalCheckFailed"]:
                 raise QuotaExceededError(record.owner_id) from None
             if codes[2:3] == ["ConditionalCheckFailed"]:
@@ -529,7 +533,10 @@ class DynamoFiles:
                 ]
             )
         except ClientError as error:
-            if _cancellation_codes(error)[:1] == ["ConditionalCheckFailed"]:
+            codes = _cancellation_codes(error)
+            if codes[1:2] == ["ConditionalCheckFailed"]:
+                return  # the record exists: an earlier attempt of this very call committed it
+            if codes[:1] == ["ConditionalCheckFailed"]:
                 raise NotFoundError(record.id) from None
             raise
 
