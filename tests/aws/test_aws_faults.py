@@ -114,6 +114,7 @@ class AnswerLost:
                 raise ReadTimeoutError(endpoint_url="http://dynamodb.test")
 
 
+@pytest.mark.threat("T-25")
 def test_a_commit_applied_whose_answer_is_lost_keeps_the_file_and_its_object(
     make_aws_settings: Callable[..., Settings], aws_resources: AwsResources
 ) -> None:
