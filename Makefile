@@ -101,6 +101,15 @@ fuzz: venv ## Deep schemathesis run against the OpenAPI schema
 bench: venv ## Benchmarks, as ratios to baselines measured in the same run
 	PYTHONPATH=backend $(PY) -m bench --readme README.md
 
+.PHONY: load sweep
+LOAD_STORE ?= both
+LOAD_SECONDS ?= 30
+load: venv ## 64 connections upload, download and delete on one account for 30 s per store, then check the books
+	PYTHONPATH=backend $(PY) -m bench.load --store $(LOAD_STORE) --seconds $(LOAD_SECONDS) --connections 64
+
+sweep: venv ## Remove what crashed uploads left (pending blobs older than 15 min), from DATA_DIR's store
+	PYTHONPATH=backend $(PY) -m app.cli sweep
+
 security: tools ## Every security gate (./security-test.sh)
 	./security-test.sh
 

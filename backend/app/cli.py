@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import timedelta
 
 from app.config import ConfigurationError, Settings, load_settings, report
 from app.exceptions import NotFoundError, StoreStateError
 from app.factory import build_context
 from app.logs import configure_logging
-from app.services import accounts
+from app.services import accounts, sweeper
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,6 +22,13 @@ def main(argv: list[str] | None = None) -> int:
         ("delete-user", "delete a user, their files and every share of them"),
     ):
         commands.add_parser(name, help=help_text).add_argument("username")
+    sweep = commands.add_parser("sweep", help="remove what crashed uploads and deletions left behind")
+    sweep.add_argument(
+        "--grace-seconds",
+        type=_seconds,
+        default=int(sweeper.DEFAULT_GRACE.total_seconds()),
+        help="leave alone what is younger (default: %(default)s); 0 only while no server runs",
+    )
     args = parser.parse_args(argv)
 
     try:
@@ -29,6 +37,10 @@ def main(argv: list[str] | None = None) -> int:
         context = build_context(settings)
     except ConfigurationError as error:
         return report(error)
+    if args.command == "sweep":
+        swept = sweeper.sweep(context, grace=timedelta(seconds=args.grace_seconds))
+        print(f"sweep: done ({swept} pending blobs removed)")
+        return 0
     try:
         if args.command == "make-admin":
             accounts.set_role(context, username=args.username, role="admin")
@@ -46,6 +58,13 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print(f"{args.command}: {args.username}: done")
     return 0
+
+
+def _seconds(value: str) -> int:
+    seconds = int(value)
+    if seconds < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return seconds
 
 
 if __name__ == "__main__":

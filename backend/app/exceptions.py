@@ -54,6 +54,10 @@ class ConcurrentChangeError(Exception):
     refused rather than silently overwriting the other change; the caller may retry."""
 
 
+class TooManyAttemptsError(Exception):
+    """The caller has used up an attempt budget (naming unknown share recipients) for now."""
+
+
 class InvalidCursorError(Exception):
     """A pagination cursor this service did not issue."""
 

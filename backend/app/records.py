@@ -38,6 +38,22 @@ class FileRecord:
 
 
 @dataclass(frozen=True)
+class PendingBlob:
+    """A blob that may exist without a file record: an upload between its reservation and its commit,
+    or a deletion between its record's removal and its blob's. Its quota stays claimed until it is
+    released; one left behind by a crash is found by its age and swept (services/sweeper.py)."""
+
+    id: str
+    owner_id: str
+    size: int
+    since: datetime
+
+    @classmethod
+    def of(cls, record: FileRecord, since: datetime) -> PendingBlob:
+        return cls(id=record.id, owner_id=record.owner_id, size=record.size, since=since)
+
+
+@dataclass(frozen=True)
 class Share:
     file_id: str
     user_id: str

@@ -31,7 +31,8 @@ def many_files(api: Api, app: FastAPI) -> tuple[Session, Session, list[str]]:
     for index in range(PAGE_CAP + 5):
         created = base + timedelta(seconds=index // 10)
         record = FileRecord(str(uuid.uuid4()), owner.id, f"{index}.txt", 1, "text/plain", "0" * 64, created)
-        context.store.files.create(record, quota=context.quota)
+        context.store.files.reserve(record, quota=context.quota)
+        context.store.files.commit(record)
         context.store.shares.add(Share(record.id, recipient.id, recipient.username, created))
         ids.append(record.id)
     return owner, recipient, ids

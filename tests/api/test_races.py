@@ -227,7 +227,7 @@ def test_deleting_an_account_wins_over_its_uploads_and_logins(api_with: ApiWith)
                     str(uuid.uuid4()), owner.id, "late.txt", 5, "text/plain", "0" * 64, datetime.now(UTC)
                 )
                 with pytest.raises(NotFoundError):
-                    context.store.files.create(late, quota=context.quota)
+                    context.store.files.reserve(late, quota=context.quota)
             finally:
                 gate.resume.set()
             deletion.result(timeout=_BARRIER_TIMEOUT_SECONDS)

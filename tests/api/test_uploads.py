@@ -587,21 +587,26 @@ def test_concurrent_uploads_cannot_overrun_the_quota(
 @pytest.mark.inprocess
 @pytest.mark.threat("T-13")
 @BOTH_STORES
-def test_quota_lost_in_a_race_removes_the_blob_again(
+def test_the_quota_is_claimed_before_any_byte_is_stored(
     small_api: Api, small_app: FastAPI, blobs: BlobLedger, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The early check passes (a stale usage figure), the atomic insert refuses: no orphaned blob."""
+    """The quota check is the reservation's own atomic write, made before the blob: an upload over the
+    quota never writes one, even when a usage figure read earlier would have let it through."""
     user = small_api.register()
     for _ in range(3):
         small_api.upload(user, b"x")
-    files = app_context(small_app).store.files
+    store = app_context(small_app).store
     before = blobs.snapshot()
+    puts: list[str] = []
     with monkeypatch.context() as patch:
-        patch.setattr(files, "usage", lambda owner_id: Usage(bytes=0, files=0))
+        patch.setattr(store.files, "usage", lambda owner_id: Usage(bytes=0, files=0))
+        patch.setattr(store.blobs, "put", lambda key, *args, **kwargs: puts.append(key))
         over = small_api.client.post("/files", headers=user.headers, files={"file": ("y.txt", b"y")})
     assert over.status_code == 413, over.text
+    assert puts == []
     assert blobs.snapshot() == before
-    assert files.usage(user.id) == Usage(bytes=3, files=3)
+    assert store.files.usage(user.id) == Usage(bytes=3, files=3)
+    assert store.files.pending_of(user.id) == []
 
 
 @pytest.mark.inprocess

@@ -87,6 +87,12 @@ def make_file(owner: User, *, at: datetime = T0, size: int = 10) -> FileRecord:
     )
 
 
+def add_file(store: Store, record: FileRecord, *, quota: Quota) -> None:
+    """Both steps of an upload's metadata (the blob itself is not needed here)."""
+    store.files.reserve(record, quota=quota)
+    store.files.commit(record)
+
+
 def share(store: Store, record: FileRecord, recipient: User, *, at: datetime = T0) -> None:
     store.shares.add(Share(record.id, recipient.id, recipient.username, at))
 
@@ -146,11 +152,12 @@ def test_quota_is_the_upload_write_itself(operations: tuple[Store, OperationLog]
     owner = make_user(store)
     quota = Quota(max_bytes=10**6, max_files=3)
     for _ in range(3):
-        assert log.during(lambda: store.files.create(make_file(owner), quota=quota)) == ["TransactWriteItems"]
+        reserve = lambda: store.files.reserve(make_file(owner), quota=quota)  # noqa: E731
+        assert log.during(reserve) == ["TransactWriteItems"]
     with pytest.raises(QuotaExceededError):
-        store.files.create(make_file(owner), quota=quota)
+        store.files.reserve(make_file(owner), quota=quota)
     assert store.files.usage(owner.id).files == 3
-    assert len(store.files.list_owned(owner.id, limit=100, cursor=None).items) == 3
+    assert len(store.files.pending_of(owner.id)) == 3
 
 
 def test_a_transaction_conflict_is_retryable_not_a_taken_username(settings: Settings) -> None:
@@ -175,15 +182,19 @@ def test_quota_counts_bytes_and_frees_them_on_delete_exactly_once(store: Store) 
     owner = make_user(store)
     quota = Quota(max_bytes=100, max_files=10)
     first = make_file(owner, size=60)
-    store.files.create(first, quota=quota)
+    add_file(store, first, quota=quota)
     with pytest.raises(QuotaExceededError):
-        store.files.create(make_file(owner, size=41), quota=quota)
+        add_file(store, make_file(owner, size=41), quota=quota)
     with pytest.raises(QuotaExceededError):
-        store.files.create(make_file(owner, size=101), quota=quota)
-    store.files.delete(first)
-    store.files.delete(first)  # a retried delete must not give the bytes back twice
+        add_file(store, make_file(owner, size=101), quota=quota)
+    assert store.files.delete(first)
+    assert store.files.usage(owner.id).bytes == 60  # claimed until its blob is gone and it is released
+    assert not store.files.delete(first)
+    (pending,) = store.files.pending_of(owner.id)
+    store.files.release(pending)
+    store.files.release(pending)  # a retried release must not give the bytes back twice
     assert (store.files.usage(owner.id).bytes, store.files.usage(owner.id).files) == (0, 0)
-    store.files.create(make_file(owner, size=100), quota=quota)
+    add_file(store, make_file(owner, size=100), quota=quota)
 
 
 @pytest.mark.threat("T-14")
@@ -191,9 +202,9 @@ def test_listings_are_newest_first_keyset_pages_of_the_callers_own_partition(sto
     owner, other, reader = make_user(store), make_user(store), make_user(store)
     records = [make_file(owner, at=T0 + timedelta(seconds=i)) for i in range(7)]
     for record in records:
-        store.files.create(record, quota=BIG)
+        add_file(store, record, quota=BIG)
         share(store, record, reader, at=T0 + timedelta(seconds=10 + records.index(record)))
-    store.files.create(make_file(other, at=T0 + timedelta(seconds=3)), quota=BIG)
+    add_file(store, make_file(other, at=T0 + timedelta(seconds=3)), quota=BIG)
     newest_first = [record.id for record in reversed(records)]
 
     assert all_pages(lambda c: store.files.list_owned(owner.id, limit=3, cursor=c)) == newest_first
@@ -216,7 +227,7 @@ def test_admin_user_listing_pages_newest_first(store: Store) -> None:
 def test_shares_follow_their_file_and_their_recipient(store: Store) -> None:
     owner, reader = make_user(store), make_user(store)
     record = make_file(owner)
-    store.files.create(record, quota=BIG)
+    add_file(store, record, quota=BIG)
     share(store, record, reader)
     with pytest.raises(AlreadySharedError):
         share(store, record, reader)
@@ -241,7 +252,7 @@ def test_shares_follow_their_file_and_their_recipient(store: Store) -> None:
 def test_user_deletion_requires_no_files_and_frees_the_username(store: Store) -> None:
     owner, reader = make_user(store), make_user(store)
     record = make_file(owner)
-    store.files.create(record, quota=BIG)
+    add_file(store, record, quota=BIG)
     share(store, record, reader)
     with pytest.raises(StoreStateError):
         store.users.delete(owner.id)
@@ -256,10 +267,14 @@ def test_user_deletion_requires_no_files_and_frees_the_username(store: Store) ->
     assert newcomer.id != reader.id
 
     store.files.delete(record)
+    with pytest.raises(StoreStateError):
+        store.users.delete(owner.id)  # its blob is still pending
+    for pending in store.files.pending_of(owner.id):
+        store.files.release(pending)
     store.users.delete(owner.id)
     assert store.users.get(owner.id) is None
     with pytest.raises(NotFoundError):
-        store.files.create(make_file(owner), quota=BIG)  # no file without an owner
+        store.files.reserve(make_file(owner), quota=BIG)  # no file without an owner
 
 
 @pytest.mark.threat("T-06")

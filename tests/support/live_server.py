@@ -29,10 +29,19 @@ def clean_env() -> dict[str, str]:
 def serve(settings: Mapping[str, str], log_path: Path) -> Iterator[str]:
     """Serves `app.main:app` with these settings (environment variables) and yields its base URL once
     /health answers; the server's output goes to `log_path`. The server is stopped on exit."""
+    with serve_process(settings, log_path) as (_, url):
+        yield url
+
+
+@contextmanager
+def serve_process(
+    settings: Mapping[str, str], log_path: Path
+) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """`serve`, yielding the server's process too (a test may kill it); the log is appended to."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-m", "uvicorn", "app.main:app", "--app-dir", "backend"]
-    with log_path.open("wb") as log:
+    with log_path.open("ab") as log:
         server = subprocess.Popen(
             [*command, "--host", "127.0.0.1", "--port", str(port)],
             cwd=REPO_ROOT,
@@ -46,9 +55,10 @@ def serve(settings: Mapping[str, str], log_path: Path) -> Iterator[str]:
                 if server.poll() is not None or time.monotonic() > deadline:
                     pytest.fail(f"the server did not start:\n{log_path.read_text()}")
                 time.sleep(0.2)
-            yield url
+            yield server, url
         finally:
-            server.terminate()
+            if server.poll() is None:
+                server.terminate()
             try:
                 server.wait(timeout=10)
             except subprocess.TimeoutExpired:

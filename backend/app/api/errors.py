@@ -32,6 +32,7 @@ from app.exceptions import (
     QuotaExceededError,
     SelfShareError,
     StoreUnavailableError,
+    TooManyAttemptsError,
     UnsupportedContentTypeError,
     UsernameTakenError,
 )
@@ -74,6 +75,8 @@ ERRORS: Mapping[type[Exception], ErrorResponse] = {
     ConcurrentChangeError: ErrorResponse(409, "Changed by another request; retry"),
     SelfShareError: ErrorResponse(422, "Cannot share a file with yourself"),
     InvalidCursorError: ErrorResponse(422, "Invalid cursor"),
+    # At most the length of the window (services/shares.py), whenever in it the budget ran out.
+    TooManyAttemptsError: ErrorResponse(429, "Too many attempts; retry later", {"Retry-After": "900"}),
     # Its body is the list of what failed validation, without the input (see _validation_error).
     RequestValidationError: ErrorResponse(422, "Invalid request"),
     FileTooLargeError: ErrorResponse(413, "File too large"),

@@ -5,7 +5,7 @@ from fastapi import APIRouter, status
 from app.api.deps import ContextDep, CurrentPrincipal, OwnedFile, PageCursor, PageLimit
 from app.api.errors import documented
 from app.api.schemas import FilePage, ShareList, ShareOut, ShareRequest, Username, file_page, share_out
-from app.exceptions import AlreadySharedError, NotFoundError, PermissionDeniedError
+from app.exceptions import AlreadySharedError, NotFoundError, PermissionDeniedError, TooManyAttemptsError
 from app.services import shares
 
 router = APIRouter(tags=["shares"])
@@ -26,7 +26,7 @@ async def list_shared_with_me(
 @router.post(
     "/files/{file_id}/shares",
     status_code=status.HTTP_201_CREATED,
-    responses={**_OWNER_ERRORS, **documented(AlreadySharedError)},
+    responses={**_OWNER_ERRORS, **documented(AlreadySharedError, TooManyAttemptsError)},
 )
 async def share_file(
     body: ShareRequest, record: OwnedFile, principal: CurrentPrincipal, context: ContextDep

@@ -20,7 +20,7 @@ from app.exceptions import (
 )
 from app.records import Page, Role, User
 from app.security.tokens import AccessClaims, IssuedToken
-from app.store.base import blob_key
+from app.services.files import delete_file, discard
 
 log = logging.getLogger(__name__)
 
@@ -127,10 +127,10 @@ def set_role(context: AppContext, *, username: str, role: Role) -> None:
 
 def delete_account(context: AppContext, *, username: str) -> int:
     """Raises NotFoundError; returns how many files went. The account is marked deleting first, so
-    the deletion wins: its tokens die, no login and no new file succeed, and an upload already past
-    its checks is refused when it writes its metadata. Then files go (metadata, then blob, so no record
-    points at a missing blob), then the user and the shares with them. Safe to run again after an
-    interruption: it finds the account still marked and carries on."""
+    the deletion wins: its tokens die, no login and no new file succeed (the store refuses the quota
+    reservation). Then files go (metadata, then blob, so no record points at a missing blob), and the
+    pending blobs of uploads in flight (whose commit then fails), then the user and the shares with
+    them. Safe to run again after an interruption: it finds the account still marked and carries on."""
     user = find_user(context, username)
     store = context.store
     store.users.begin_deletion(user.id)
@@ -155,9 +155,11 @@ def _delete_files_of(context: AppContext, user_id: str) -> int:
     while True:
         page = store.files.list_owned(user_id, limit=100, cursor=cursor)
         for record in page.items:
-            store.files.delete(record)
-            store.blobs.delete(blob_key(record))
+            delete_file(context, record)
             removed += 1
         if page.next_cursor is None:
-            return removed
+            break
         cursor = page.next_cursor
+    for pending in store.files.pending_of(user_id):
+        discard(context, pending)
+    return removed

@@ -1,8 +1,11 @@
-"""Files: who may read or change one, storing an upload so that nothing is half-written (blob first,
-metadata second, blob removed again if the metadata cannot be written), listing, reading and deleting."""
+"""Files: who may read or change one, storing an upload so that nothing is half-written or uncounted
+(quota reserved and the blob noted as pending first, blob second, record last), listing, reading and
+deleting (record first, then the blob, then the quota). A crash between the steps leaves a pending
+blob, which services/sweeper.py removes."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -10,8 +13,8 @@ from datetime import UTC, datetime
 from typing import BinaryIO
 
 from app.context import AppContext
-from app.exceptions import NotFoundError, PermissionDeniedError, QuotaExceededError
-from app.records import FileRecord, Page, User
+from app.exceptions import NotFoundError, PermissionDeniedError
+from app.records import FileRecord, Page, PendingBlob, User
 from app.services.filenames import sanitize_filename
 from app.services.upload_checks import inspect_upload
 from app.store.base import blob_key
@@ -66,12 +69,6 @@ def store_upload(
         allowed_types=settings.allowed_content_types,
         max_bytes=settings.max_upload_bytes,
     )
-    quota = context.quota
-    usage = context.store.files.usage(owner_id)
-    # Checked again atomically when the record is written; this early check avoids storing a blob
-    # that could never be kept.
-    if usage.bytes + inspected.size > quota.max_bytes or usage.files + 1 > quota.max_files:
-        raise QuotaExceededError(owner_id)
     record = FileRecord(
         id=str(uuid.uuid4()),
         owner_id=owner_id,
@@ -81,12 +78,30 @@ def store_upload(
         sha256=inspected.sha256,
         created_at=datetime.now(UTC),
     )
-    key = blob_key(record)
-    context.store.blobs.put(key, source, size=record.size, content_type=record.content_type)
+    # The quota is claimed before a byte is stored: a refused upload writes nothing, and one cut short
+    # by a crash leaves a pending entry that keeps counting until the sweep removes it and its blob.
+    context.store.files.reserve(record, quota=context.quota)
+    pending = PendingBlob.of(record, record.created_at)
     try:
-        context.store.files.create(record, quota=quota)
+        context.store.blobs.put(blob_key(record), source, size=record.size, content_type=record.content_type)
     except BaseException:
-        context.store.blobs.delete(key)
+        # The caller hears the first failure; if cleaning up fails too, the sweep finishes it.
+        with contextlib.suppress(Exception):
+            discard(context, pending)
+        raise
+    try:
+        context.store.files.commit(record)
+    except Exception:
+        # A commit that timed out may still have been applied: the blob is removed only once the store
+        # says there is no record. If it cannot say, the pending entry (if any) is left to the sweep.
+        committed: bool | None = None
+        with contextlib.suppress(Exception):
+            committed = context.store.files.get(record.id) is not None
+        if committed:
+            return record
+        if committed is False:
+            with contextlib.suppress(Exception):
+                discard(context, pending)
         raise
     return record
 
@@ -104,6 +119,13 @@ def content(context: AppContext, record: FileRecord) -> Content:
 
 
 def delete_file(context: AppContext, record: FileRecord) -> None:
-    # Metadata first: a failure afterwards leaves an unreachable blob, never a record without bytes.
-    context.store.files.delete(record)
-    context.store.blobs.delete(blob_key(record))
+    # Metadata first: a crash afterwards leaves a pending blob for the sweep, never a record without
+    # bytes. False: another request deleted it first and removes the blob itself.
+    if context.store.files.delete(record):
+        discard(context, PendingBlob.of(record, record.created_at))
+
+
+def discard(context: AppContext, pending: PendingBlob) -> None:
+    """The blob first, then its quota: interrupted in between, the entry is still there to sweep."""
+    context.store.blobs.delete(blob_key(pending))
+    context.store.files.release(pending)

@@ -4,10 +4,12 @@ Item layout (pk / sk, and gsi1pk / gsi1sk on the `gsi1` index where a listing ne
 
     USER#<id>        PROFILE         a user                     gsi1: USERS / <created>#<id>
     USERNAME#<name>  USERNAME        makes usernames unique (written in the same transaction)
-    USER#<id>        USAGE           bytes and files stored, kept by the same transaction as each file
+    USER#<id>        USAGE           bytes and files stored or pending, kept by the writes that change them
+    USER#<id>        PENDING#<file>  a pending blob (services/sweeper.py) gsi1: PENDING / <since>#<file>
     FILE#<id>        META            a file's metadata          gsi1: OWNER#<owner> / <created>#<id>
     FILE#<id>        SHARE#<user>    a share                    gsi1: SHAREDWITH#<user> / <created>#<file>
     REVOKED#<jti>    REVOKED         a logged-out token, removed by TTL (`expires_at`) once it has expired
+    COUNTER#<key>    <window>        an attempt counter, removed by TTL (`expires_at`) after its window
 
 Every read that decides access (a user, a file, a share, a revoked token, usage) is a strongly consistent
 GetItem on the table. Listings are Query calls on gsi1, newest first, which DynamoDB keeps eventually
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, BinaryIO, ParamSpec, TypeVar
 
 from botocore.exceptions import ClientError, HTTPClientError
@@ -34,7 +36,7 @@ from app.exceptions import (
     StoreUnavailableError,
     UsernameTakenError,
 )
-from app.records import FileRecord, Page, Quota, Role, Share, Usage, User
+from app.records import FileRecord, Page, PendingBlob, Quota, Role, Share, Usage, User
 from app.store.base import Store, checked_blob_key
 from app.store.paging import keyset_page, sort_timestamp, upper_bound
 
@@ -65,6 +67,8 @@ _TRANSIENT_CANCELLATIONS = frozenset(
     {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"}
 )
 _USERS_PARTITION = "USERS"
+# One index partition for every pending blob: they are few (in flight, or left by a crash) and short-lived.
+_PENDING_PARTITION = "PENDING"
 # The one secondary index of the table (devtools/provision.py and infra/ create it).
 INDEX_NAME = "gsi1"
 # DynamoDB refuses more than 100 items in one transaction and 25 in one batch write.
@@ -151,6 +155,10 @@ def _usage_key(owner_id: str) -> dict[str, AttributeValueTypeDef]:
     return _key(f"USER#{owner_id}", "USAGE")
 
 
+def _pending_key(owner_id: str, file_id: str) -> dict[str, AttributeValueTypeDef]:
+    return _key(f"USER#{owner_id}", f"PENDING#{file_id}")
+
+
 def _file_key(file_id: str) -> dict[str, AttributeValueTypeDef]:
     return _key(f"FILE#{file_id}", "META")
 
@@ -184,6 +192,28 @@ def _file(item: Item) -> FileRecord:
         sha256=_str(item, "sha256"),
         created_at=datetime.fromisoformat(_str(item, "created_at")),
     )
+
+
+def _pending(item: Item) -> PendingBlob:
+    return PendingBlob(
+        id=_str(item, "id"),
+        owner_id=_str(item, "owner_id"),
+        size=_int(item, "size"),
+        since=datetime.fromisoformat(_str(item, "since")),
+    )
+
+
+def _pending_item(pending: PendingBlob) -> dict[str, AttributeValueTypeDef]:
+    since = sort_timestamp(pending.since)
+    return {
+        **_pending_key(pending.owner_id, pending.id),
+        "gsi1pk": _s(_PENDING_PARTITION),
+        "gsi1sk": _s(_sort_key(since, pending.id)),
+        "id": _s(pending.id),
+        "owner_id": _s(pending.owner_id),
+        "size": _n(pending.size),
+        "since": _s(since),
+    }
 
 
 class _Table:
@@ -415,36 +445,24 @@ class DynamoFiles:
         self._t = table
 
     @_translated
-    def create(self, record: FileRecord, *, quota: Quota) -> None:
+    def reserve(self, record: FileRecord, *, quota: Quota) -> None:
         bytes_room = quota.max_bytes - record.size
         files_room = quota.max_files - 1
         if bytes_room < 0 or files_room < 0:
             raise QuotaExceededError(record.owner_id)
-        created_at = sort_timestamp(record.created_at)
         try:
             self._t.transact(
                 [
                     {
                         "Put": {
                             "TableName": self._t.name,
-                            "Item": {
-                                **_file_key(record.id),
-                                "gsi1pk": _s(f"OWNER#{record.owner_id}"),
-                                "gsi1sk": _s(_sort_key(created_at, record.id)),
-                                "id": _s(record.id),
-                                "owner_id": _s(record.owner_id),
-                                "name": _s(record.name),
-                                "size": _n(record.size),
-                                "content_type": _s(record.content_type),
-                                "sha256": _s(record.sha256),
-                                "created_at": _s(created_at),
-                            },
+                            "Item": _pending_item(PendingBlob.of(record, record.created_at)),
                             "ConditionExpression": "attribute_not_exists(pk)",
                         }
                     },
                     {
                         # The quota check and the usage increment are one conditional write, in the
-                        # same transaction as the record: two uploads cannot both take the last room.
+                        # same transaction as the reservation: two uploads cannot both take the last room.
                         "Update": {
                             "TableName": self._t.name,
                             "Key": _usage_key(record.owner_id),
@@ -471,10 +489,55 @@ class DynamoFiles:
             )
         except ClientError as error:
             codes = _cancellation_codes(error)
+            if codes[:1] == ["ConditionalCheckFailed"]:
+                # The entry of this fresh id exists: an earlier attempt of this very call wrote it and
+                # its answer was lost (DynamoDB would have honoured the retry's idempotency token).
+                return
             if codes[1:2] == ["ConditionalCheckFailed"]:
                 raise QuotaExceededError(record.owner_id) from None
             if codes[2:3] == ["ConditionalCheckFailed"]:
                 raise NotFoundError(record.owner_id) from None
+            raise
+
+    @_translated
+    def commit(self, record: FileRecord) -> None:
+        created_at = sort_timestamp(record.created_at)
+        try:
+            self._t.transact(
+                [
+                    {
+                        "Delete": {
+                            "TableName": self._t.name,
+                            "Key": _pending_key(record.owner_id, record.id),
+                            "ConditionExpression": "attribute_exists(pk)",
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": self._t.name,
+                            "Item": {
+                                **_file_key(record.id),
+                                "gsi1pk": _s(f"OWNER#{record.owner_id}"),
+                                "gsi1sk": _s(_sort_key(created_at, record.id)),
+                                "id": _s(record.id),
+                                "owner_id": _s(record.owner_id),
+                                "name": _s(record.name),
+                                "size": _n(record.size),
+                                "content_type": _s(record.content_type),
+                                "sha256": _s(record.sha256),
+                                "created_at": _s(created_at),
+                            },
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                ]
+            )
+        except ClientError as error:
+            codes = _cancellation_codes(error)
+            if codes[1:2] == ["ConditionalCheckFailed"]:
+                return  # the record exists: an earlier attempt of this very call committed it
+            if codes[:1] == ["ConditionalCheckFailed"]:
+                raise NotFoundError(record.id) from None
             raise
 
     @_translated
@@ -488,7 +551,7 @@ class DynamoFiles:
         return Page([_file(item) for item in page.items], page.next_cursor)
 
     @_translated
-    def delete(self, record: FileRecord) -> None:
+    def delete(self, record: FileRecord) -> bool:
         try:
             self._t.transact(
                 [
@@ -500,13 +563,47 @@ class DynamoFiles:
                         }
                     },
                     {
+                        # The usage stays claimed by the pending blob until `release`.
+                        "Put": {
+                            "TableName": self._t.name,
+                            "Item": _pending_item(PendingBlob.of(record, datetime.now(UTC))),
+                        }
+                    },
+                ]
+            )
+        except ClientError as error:
+            # Already deleted: its blob is the other deleter's to release, and must not be twice.
+            if _cancellation_codes(error)[:1] != ["ConditionalCheckFailed"]:
+                raise
+            deleted = False
+        else:
+            deleted = True
+        # After the record: a share can no longer be added (it checks the record exists), and one left
+        # behind by a crash here points at a file that answers 404 to everyone.
+        shares = self._t.query_partition(f"FILE#{record.id}", "SHARE#")
+        self._t.batch_delete([_key(_str(item, "pk"), _str(item, "sk")) for item in shares])
+        return deleted
+
+    @_translated
+    def release(self, pending: PendingBlob) -> None:
+        try:
+            self._t.transact(
+                [
+                    {
+                        "Delete": {
+                            "TableName": self._t.name,
+                            "Key": _pending_key(pending.owner_id, pending.id),
+                            "ConditionExpression": "attribute_exists(pk)",
+                        }
+                    },
+                    {
                         "Update": {
                             "TableName": self._t.name,
-                            "Key": _usage_key(record.owner_id),
+                            "Key": _usage_key(pending.owner_id),
                             "UpdateExpression": "ADD #bytes :minus_size, #files :minus_one",
                             "ExpressionAttributeNames": {"#bytes": "bytes", "#files": "files"},
                             "ExpressionAttributeValues": {
-                                ":minus_size": _n(-record.size),
+                                ":minus_size": _n(-pending.size),
                                 ":minus_one": _n(-1),
                             },
                         }
@@ -514,13 +611,30 @@ class DynamoFiles:
                 ]
             )
         except ClientError as error:
-            # Already deleted: its usage was given back then, and must not be given back twice.
+            # Released already: its usage was given back then, and must not be given back twice.
             if _cancellation_codes(error)[:1] != ["ConditionalCheckFailed"]:
                 raise
-        # After the record: a share can no longer be added (it checks the record exists), and one left
-        # behind by a crash here points at a file that answers 404 to everyone.
-        shares = self._t.query_partition(f"FILE#{record.id}", "SHARE#")
-        self._t.batch_delete([_key(_str(item, "pk"), _str(item, "sk")) for item in shares])
+
+    @_translated
+    def pending_of(self, owner_id: str) -> list[PendingBlob]:
+        return [_pending(item) for item in self._t.query_partition(f"USER#{owner_id}", "PENDING#")]
+
+    @_translated
+    def stale_pending(self, *, before: datetime, limit: int) -> list[PendingBlob]:
+        # The index is eventually consistent: an entry released a moment ago may still be listed,
+        # which is harmless, as releasing it again does nothing.
+        response = self._t.client.query(
+            TableName=self._t.name,
+            IndexName=INDEX_NAME,
+            KeyConditionExpression="gsi1pk = :p AND gsi1sk < :before",
+            ExpressionAttributeValues={
+                ":p": _s(_PENDING_PARTITION),
+                ":before": _s(sort_timestamp(before)),
+            },
+            ScanIndexForward=True,
+            Limit=limit,
+        )
+        return [_pending(item) for item in response["Items"]]
 
     @_translated
     def usage(self, owner_id: str) -> Usage:
@@ -637,6 +751,28 @@ class DynamoRevocations:
         return self._t.get(_key(f"REVOKED#{token_id}", "REVOKED")) is not None
 
 
+class DynamoCounters:
+    def __init__(self, table: _Table) -> None:
+        self._t = table
+
+    @_translated
+    def increment(self, key: str, *, window: int, expires_at: int) -> int:
+        response = self._t.client.update_item(
+            TableName=self._t.name,
+            Key=_key(f"COUNTER#{key}", str(window)),
+            UpdateExpression="ADD #count :one SET expires_at = :expires",
+            ExpressionAttributeNames={"#count": "count"},
+            ExpressionAttributeValues={":one": _n(1), ":expires": _n(expires_at)},
+            ReturnValues="UPDATED_NEW",
+        )
+        return _int(response["Attributes"], "count")
+
+    @_translated
+    def count(self, key: str, *, window: int) -> int:
+        item = self._t.get(_key(f"COUNTER#{key}", str(window)))
+        return _int(item, "count") if item else 0
+
+
 class S3Blobs:
     """Objects keyed by server ids, encrypted at rest by the bucket, streamed in bounded memory."""
 
@@ -700,4 +836,5 @@ def dynamodb_s3_store(dynamodb: DynamoDBClient, s3: S3Client, *, table_name: str
         shares=DynamoShares(table),
         blobs=S3Blobs(s3, bucket_name),
         revocations=DynamoRevocations(table),
+        counters=DynamoCounters(table),
     )

@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import BinaryIO, Protocol
 
-from app.records import FileRecord, Page, Quota, Role, Share, Usage, User
+from app.records import FileRecord, Page, PendingBlob, Quota, Role, Share, Usage, User
 
 _BLOB_KEY = re.compile(r"[0-9a-f-]{36}/[0-9a-f-]{36}")
 
@@ -45,14 +46,27 @@ class UserStore(Protocol):
 
     def delete(self, user_id: str) -> None:
         """Removes the user and every share with them; nothing happens for an unknown id.
-        Raises StoreStateError while the user still owns files."""
+        Raises StoreStateError while the user still owns files or pending blobs."""
         ...
 
 
 class FileStore(Protocol):
-    def create(self, record: FileRecord, *, quota: Quota) -> None:
-        """Insert atomically with the quota check. Raises QuotaExceededError (and leaves nothing
-        behind), or NotFoundError when the owner no longer exists."""
+    """A file is stored in three steps, so that a crash at any point leaves something a sweep can find
+    (services/sweeper.py): `reserve` (the quota is claimed and the blob noted as pending, before any
+    byte is written), the blob is written, `commit` (pending becomes the record). Deleting mirrors it:
+    `delete` (the record becomes pending), the blob is deleted, `release`. Usage counts records and
+    pending blobs, so the quota counts every byte that may be stored."""
+
+    def reserve(self, record: FileRecord, *, quota: Quota) -> None:
+        """Claim the record's size and one file of the owner's quota and note its blob as pending,
+        atomically with the quota check. Raises QuotaExceededError (and leaves nothing behind), or
+        NotFoundError when the owner no longer exists or is being deleted."""
+        ...
+
+    def commit(self, record: FileRecord) -> None:
+        """Turn the record's pending entry into the record, atomically. Raises NotFoundError when the
+        entry is gone (swept as stale, or its account deleted meanwhile): the blob is then the
+        caller's to remove."""
         ...
 
     def get(self, file_id: str) -> FileRecord | None: ...
@@ -60,11 +74,27 @@ class FileStore(Protocol):
         """Newest first. Raises InvalidCursorError for a cursor this store did not issue."""
         ...
 
-    def delete(self, record: FileRecord) -> None:
-        """Remove the record, its shares and its quota usage; deleting twice gives usage back once."""
+    def delete(self, record: FileRecord) -> bool:
+        """Remove the record and its shares and note its blob as pending, atomically; its quota stays
+        claimed until `release`. False (and nothing changes) when the record was already gone."""
         ...
 
-    def usage(self, owner_id: str) -> Usage: ...
+    def release(self, pending: PendingBlob) -> None:
+        """Forget a pending blob (already deleted by the caller) and give its quota back; nothing
+        happens when it is already gone, so it is given back once."""
+        ...
+
+    def pending_of(self, owner_id: str) -> list[PendingBlob]:
+        """The owner's pending blobs, whatever their age (deleting an account)."""
+        ...
+
+    def stale_pending(self, *, before: datetime, limit: int) -> list[PendingBlob]:
+        """Up to `limit` pending blobs noted before `before`, oldest first (the sweep)."""
+        ...
+
+    def usage(self, owner_id: str) -> Usage:
+        """Records and pending blobs."""
+        ...
 
 
 class ShareStore(Protocol):
@@ -91,17 +121,31 @@ class ShareStore(Protocol):
 class BlobStore(Protocol):
     """Keys are `blob_key(record)`; any other key raises ValueError before storage is touched."""
 
-    def put(self, key: str, source: BinaryIO, *, size: int, content_type: str) -> None: ...
+    def put(self, key: str, source: BinaryIO, *, size: int, content_type: str) -> None:
+        """Whole or not at all: a reader never sees part of a blob."""
+        ...
+
     def open(self, key: str) -> Iterator[bytes]:
         """Opens the blob before returning, so a missing one raises NotFoundError before any byte of a
         response is sent; once open, the chunks are the whole blob even if it is deleted meanwhile."""
         ...
 
     def delete(self, key: str) -> None:
-        """Nothing happens for a missing blob."""
+        """Also removes what an interrupted `put` of the key left; nothing happens for a missing blob."""
         ...
 
     def exists(self, key: str) -> bool: ...
+
+
+class CounterStore(Protocol):
+    """Counters per key and fixed time window, shared by every process on the store (every Lambda
+    execution environment), forgotten once their window has passed."""
+
+    def increment(self, key: str, *, window: int, expires_at: int) -> int:
+        """Adds one to the key's counter in `window` and returns the new count, atomically."""
+        ...
+
+    def count(self, key: str, *, window: int) -> int: ...
 
 
 class RevocationStore(Protocol):
@@ -116,9 +160,10 @@ class Store:
     shares: ShareStore
     blobs: BlobStore
     revocations: RevocationStore
+    counters: CounterStore
 
 
-def blob_key(record: FileRecord) -> str:
+def blob_key(record: FileRecord | PendingBlob) -> str:
     """Server-generated ids only: the client's file name never reaches a path or an object key."""
     return f"{record.owner_id}/{record.id}"
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-import tempfile
 import threading
+import time
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
@@ -20,7 +20,7 @@ from app.exceptions import (
     StoreStateError,
     UsernameTakenError,
 )
-from app.records import FileRecord, Page, Quota, Role, Share, Usage, User
+from app.records import FileRecord, Page, PendingBlob, Quota, Role, Share, Usage, User
 from app.store.base import Store, checked_blob_key
 from app.store.paging import keyset_page, sort_timestamp, upper_bound
 
@@ -52,6 +52,21 @@ CREATE TABLE IF NOT EXISTS shares (
     PRIMARY KEY (file_id, user_id)
 );
 CREATE INDEX IF NOT EXISTS shares_by_user ON shares (user_id, created_at, file_id);
+CREATE TABLE IF NOT EXISTS pending_blobs (
+    id TEXT PRIMARY KEY,
+    owner_id TEXT NOT NULL REFERENCES users (id),
+    size INTEGER NOT NULL,
+    since TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS pending_by_owner ON pending_blobs (owner_id);
+CREATE INDEX IF NOT EXISTS pending_by_since ON pending_blobs (since, id);
+CREATE TABLE IF NOT EXISTS counters (
+    key TEXT NOT NULL,
+    period INTEGER NOT NULL,
+    hits INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (key, period)
+);
 CREATE TABLE IF NOT EXISTS revoked_tokens (
     token_id TEXT PRIMARY KEY,
     expires_at INTEGER NOT NULL
@@ -134,6 +149,20 @@ def _file(row: sqlite3.Row) -> FileRecord:
     )
 
 
+def _pending(row: sqlite3.Row) -> PendingBlob:
+    return PendingBlob(
+        id=row["id"], owner_id=row["owner_id"], size=row["size"], since=datetime.fromisoformat(row["since"])
+    )
+
+
+# What the quota counts: the owner's records and pending blobs (an upload in flight, or one a crash left).
+_USAGE = (
+    "SELECT COALESCE(SUM(size), 0), COUNT(*) FROM"
+    " (SELECT size FROM files WHERE owner_id = ?1"
+    " UNION ALL SELECT size FROM pending_blobs WHERE owner_id = ?1)"
+)
+
+
 def _created(row: sqlite3.Row) -> tuple[str, str]:
     return row["created_at"], row["id"]
 
@@ -205,7 +234,11 @@ class SqliteUsers:
 
     def delete(self, user_id: str) -> None:
         with self._db.transaction(immediate=True) as db:
-            if db.execute("SELECT 1 FROM files WHERE owner_id = ?", (user_id,)).fetchone():
+            owns = (
+                "SELECT 1 FROM files WHERE owner_id = ?1"
+                " UNION ALL SELECT 1 FROM pending_blobs WHERE owner_id = ?1"
+            )
+            if db.execute(owns, (user_id,)).fetchone():
                 raise StoreStateError("delete the user's files first")
             db.execute("DELETE FROM shares WHERE user_id = ?", (user_id,))
             db.execute("DELETE FROM users WHERE id = ?", (user_id,))
@@ -215,25 +248,31 @@ class SqliteFiles:
     def __init__(self, db: _Database) -> None:
         self._db = db
 
-    def create(self, record: FileRecord, *, quota: Quota) -> None:
+    def reserve(self, record: FileRecord, *, quota: Quota) -> None:
         try:
-            self._insert(record, quota)
+            self._reserve(record, quota)
         except sqlite3.IntegrityError as error:
             if _violates_foreign_key(error):
                 raise NotFoundError(record.owner_id) from error
             raise
 
-    def _insert(self, record: FileRecord, quota: Quota) -> None:
+    def _reserve(self, record: FileRecord, quota: Quota) -> None:
         # IMMEDIATE takes the write lock before reading usage, so two uploads cannot both fit.
         with self._db.transaction(immediate=True) as db:
             if db.execute("SELECT 1 FROM users WHERE id = ? AND deleting = 1", (record.owner_id,)).fetchone():
                 raise NotFoundError(record.owner_id)
-            used_bytes, used_files = db.execute(
-                "SELECT COALESCE(SUM(size), 0), COUNT(*) FROM files WHERE owner_id = ?",
-                (record.owner_id,),
-            ).fetchone()
+            used_bytes, used_files = db.execute(_USAGE, (record.owner_id,)).fetchone()
             if used_bytes + record.size > quota.max_bytes or used_files + 1 > quota.max_files:
                 raise QuotaExceededError(record.owner_id)
+            db.execute(
+                "INSERT INTO pending_blobs VALUES (?, ?, ?, ?)",
+                (record.id, record.owner_id, record.size, sort_timestamp(record.created_at)),
+            )
+
+    def commit(self, record: FileRecord) -> None:
+        with self._db.transaction(immediate=True) as db:
+            if not db.execute("DELETE FROM pending_blobs WHERE id = ?", (record.id,)).rowcount:
+                raise NotFoundError(record.id)
             db.execute(
                 "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
@@ -260,16 +299,37 @@ class SqliteFiles:
             ).fetchall()
         return keyset_page(rows, limit, item=_file, sort_key=_created)
 
-    def delete(self, record: FileRecord) -> None:
-        with self._db.transaction() as db:
+    def delete(self, record: FileRecord) -> bool:
+        with self._db.transaction(immediate=True) as db:
             db.execute("DELETE FROM shares WHERE file_id = ?", (record.id,))
-            db.execute("DELETE FROM files WHERE id = ?", (record.id,))
+            if not db.execute("DELETE FROM files WHERE id = ?", (record.id,)).rowcount:
+                return False
+            db.execute(
+                "INSERT INTO pending_blobs VALUES (?, ?, ?, ?)",
+                (record.id, record.owner_id, record.size, sort_timestamp(datetime.now(UTC))),
+            )
+        return True
+
+    def release(self, pending: PendingBlob) -> None:
+        with self._db.transaction() as db:
+            db.execute("DELETE FROM pending_blobs WHERE id = ?", (pending.id,))
+
+    def pending_of(self, owner_id: str) -> list[PendingBlob]:
+        with self._db.reading() as db:
+            rows = db.execute("SELECT * FROM pending_blobs WHERE owner_id = ?", (owner_id,)).fetchall()
+        return [_pending(row) for row in rows]
+
+    def stale_pending(self, *, before: datetime, limit: int) -> list[PendingBlob]:
+        with self._db.reading() as db:
+            rows = db.execute(
+                "SELECT * FROM pending_blobs WHERE since < ? ORDER BY since, id LIMIT ?",
+                (sort_timestamp(before), limit),
+            ).fetchall()
+        return [_pending(row) for row in rows]
 
     def usage(self, owner_id: str) -> Usage:
         with self._db.reading() as db:
-            used_bytes, used_files = db.execute(
-                "SELECT COALESCE(SUM(size), 0), COUNT(*) FROM files WHERE owner_id = ?", (owner_id,)
-            ).fetchone()
+            used_bytes, used_files = db.execute(_USAGE, (owner_id,)).fetchone()
         return Usage(bytes=used_bytes, files=used_files)
 
 
@@ -348,9 +408,32 @@ class SqliteRevocations:
         return row is not None
 
 
+class SqliteCounters:
+    def __init__(self, db: _Database) -> None:
+        self._db = db
+
+    def increment(self, key: str, *, window: int, expires_at: int) -> int:
+        with self._db.transaction(immediate=True) as db:
+            # Expired windows go as new ones start: the table holds only live counters.
+            db.execute("DELETE FROM counters WHERE key = ? AND expires_at <= ?", (key, int(time.time())))
+            (hits,) = db.execute(
+                "INSERT INTO counters VALUES (?, ?, 1, ?)"
+                " ON CONFLICT (key, period) DO UPDATE SET hits = hits + 1 RETURNING hits",
+                (key, window, expires_at),
+            ).fetchone()
+        return int(hits)
+
+    def count(self, key: str, *, window: int) -> int:
+        with self._db.reading() as db:
+            row = db.execute(
+                "SELECT hits FROM counters WHERE key = ? AND period = ?", (key, window)
+            ).fetchone()
+        return int(row["hits"]) if row else 0
+
+
 class FolderBlobs:
-    """Blobs as files named by server ids; written to a temp file and renamed, so a reader never sees
-    half a blob and a crash leaves at most a temp file, never a truncated blob."""
+    """Blobs as files named by server ids; written to a temp file named after the key and renamed, so a
+    reader never sees half a blob, and what a crash leaves is found again by its key (`delete`)."""
 
     def __init__(self, root: Path) -> None:
         self._root = root.resolve()
@@ -359,19 +442,24 @@ class FolderBlobs:
     def _path(self, key: str) -> Path:
         return self._root / checked_blob_key(key)
 
+    @staticmethod
+    def _partial(path: Path) -> Path:
+        return path.with_name(f".{path.name}.upload")
+
     def put(self, key: str, source: BinaryIO, *, size: int, content_type: str) -> None:
         path = self._path(key)
+        partial = self._partial(path)
         path.parent.mkdir(exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".upload-", delete=False) as tmp:
-            try:
+        try:
+            with partial.open("wb") as tmp:
                 while chunk := source.read(1024 * 1024):
                     tmp.write(chunk)
                 tmp.flush()
                 os.fsync(tmp.fileno())
-            except BaseException:
-                os.unlink(tmp.name)
-                raise
-        os.replace(tmp.name, path)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+        os.replace(partial, path)
 
     def open(self, key: str) -> Iterator[bytes]:
         # Opened now, not when the response starts: a blob deleted before is a NotFoundError (404),
@@ -383,7 +471,9 @@ class FolderBlobs:
         return _read_chunks(handle)
 
     def delete(self, key: str) -> None:
-        self._path(key).unlink(missing_ok=True)
+        path = self._path(key)
+        path.unlink(missing_ok=True)
+        self._partial(path).unlink(missing_ok=True)
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
@@ -404,4 +494,5 @@ def local_store(data_dir: Path) -> Store:
         shares=SqliteShares(db),
         blobs=FolderBlobs(data_dir / "blobs"),
         revocations=SqliteRevocations(db),
+        counters=SqliteCounters(db),
     )
