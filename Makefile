@@ -73,8 +73,10 @@ format: venv ## Apply ruff's formatter and autofixes
 	$(VENV)/bin/ruff check --fix backend tests bench ci scripts
 	$(VENV)/bin/ruff format backend tests bench ci scripts
 
+# The junit XML is what the security report's threat view reads (scripts/threat_view.py): each run
+# leaves its results where ./security-test.sh looks for them.
 pytest: venv tools
-	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
+	$(PY) -m pytest -n 2 --junitxml=reports/junit.xml $(PYTEST_ARGS)
 
 test: lint pytest ## Lint, type-check and run the whole test suite
 

@@ -43,6 +43,8 @@ detect-secrets.json or gitleaks.json, trivy-fs.json or pip-audit.json, checkov.j
 hadolint.json, trivy-config.json, trivy-image.json, summary.json and security-report.html; for GitLab
 also gl-sast-checkov-report.json, gl-secret-detection-report.json, gl-dependency-scanning-report.json,
 gl-sbom.cdx.json, gl-container-scanning-report.json and gl-code-quality-report.json.
+The page's threat view (one row per threat of docs/threat-model.md) also reads, when present, the last
+test run's $REPORTS_DIR/junit.xml (make test) and mutant run's mutants.json (make mutants).
 Tools come from $TOOLS_BIN (default: .venv-tools/bin and .venv-checkov/bin, see `make tools`),
 then from PATH.
 EOF

@@ -5,7 +5,10 @@ that it runs on the tools venv's interpreter or any Python 3.11, without the app
 
     security_report.py gate NAME --started T [--input KIND=PATH ...] [--new-only KIND=PATH]
                                   [--skip WHY] [--error WHY]
-    security_report.py render [--strict]
+    security_report.py render [--strict] [--threat-model PATH] [--junit PATH] [--mutants PATH]
+
+`render` also writes the threat-model view (threat_view.py): each threat of docs/threat-model.md with
+the last pytest run's results (junit XML), this run's rule findings and the last mutant run.
 """
 
 from __future__ import annotations
@@ -23,6 +26,10 @@ import urllib.parse
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
+
+# The repository root, for its sibling module, also under `python -I` (no script directory on sys.path).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from scripts import threat_view
 
 GATES = ("sast", "secrets", "dependencies", "config", "container")
 PASS, FAIL, SKIPPED = "PASS", "FAIL", "SKIPPED"
@@ -448,11 +455,19 @@ def load_gates(reports_dir: Path) -> list[dict[str, Any]]:
 
 
 def overall(records: list[dict[str, Any]], *, strict: bool) -> tuple[str, int]:
+    """The headline and exit code. It never reads a bare PASS while a gate was skipped: it says how
+    many were, and why ("PASS with 2 gates skipped (dependencies: ...; container: ...)")."""
     statuses = {r["status"] for r in records}
+    skipped = [r for r in records if r["status"] == SKIPPED]
+    count = f"{len(skipped)} gate{'' if len(skipped) == 1 else 's'} skipped"
+    why = "; ".join(f"{r['gate']}: {skip_reason(r)}" for r in skipped)
     if FAIL in statuses:
-        return FAIL, 1
-    if strict and SKIPPED in statuses:
-        return f"{FAIL} (--strict: a gate was skipped)", 1
+        failed = ", ".join(r["gate"] for r in records if r["status"] == FAIL)
+        return (f"{FAIL} ({failed}) with {count} ({why})" if skipped else f"{FAIL} ({failed})"), 1
+    if skipped and strict:
+        return f"{FAIL} (--strict: {count}: {why})", 1
+    if skipped:
+        return f"{PASS} with {count} ({why})", 0
     return PASS, 0
 
 
@@ -509,18 +524,28 @@ def report_link(path: str, reports_dir: Path) -> str:
     return f'<a href="{html.escape(href)}"><code>{html.escape(path)}</code></a>'
 
 
+def headline_class(result: str) -> str:
+    """PASS with skipped gates is not shown as a pass."""
+    word = result.split()[0]
+    return SKIPPED if word == PASS and result != PASS else word
+
+
 def render_html(
-    records: list[dict[str, Any]], result: str, generated_at: str, reports_dir: Path = Path("reports")
+    records: list[dict[str, Any]],
+    result: str,
+    generated_at: str,
+    reports_dir: Path = Path("reports"),
+    threats: dict[str, Any] | None = None,
 ) -> str:
     e = html.escape
     out = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         "<title>Security gates report</title>",
-        f"<style>{CSS}</style></head><body>",
+        f"<style>{CSS}{threat_view.CSS}</style></head><body>",
         "<h1>Security gates report</h1>",
         f"<p>Generated {e(generated_at)}. Result: "
-        f'<span class="{e(result.split()[0])}">{e(result)}</span></p>',
+        f'<span class="{e(headline_class(result))}">{e(result)}</span></p>',
         "<table><tr><th>Gate</th><th>Status</th><th>Findings</th><th>Blocking</th>"
         "<th>Seconds</th><th>Note</th></tr>",
     ]
@@ -535,6 +560,8 @@ def render_html(
             f'<td class="num">{r["seconds"]:.1f}</td><td>{e(r["note"])}</td></tr>'
         )
     out.append("</table>")
+    if threats is not None:
+        out.append(threat_view.render(threats))
     for r in records:
         out.append(f'<h2 id="{e(r["gate"])}">{e(r["gate"])}: ')
         out.append(f'<span class="{e(r["status"])}">{e(r["status"])}</span></h2>')
@@ -566,20 +593,40 @@ def render_html(
     return "\n".join(out)
 
 
-def render(reports_dir: Path, *, strict: bool) -> int:
+def render(
+    reports_dir: Path,
+    *,
+    strict: bool,
+    threat_model: Path = Path("docs/threat-model.md"),
+    junit: Path | None = None,
+    mutants: Path | None = None,
+) -> int:
+    """summary.json and the page. The threat view informs; only the gates decide the exit code."""
     records = load_gates(reports_dir)
     result, code = overall(records, strict=strict)
     generated_at = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    threats = threat_view.build(
+        threat_model,
+        junit_path=junit or reports_dir / "junit.xml",
+        mutants_path=mutants or reports_dir / "mutants.json",
+        sast=next((r for r in records if r["gate"] == "sast"), None),
+    )
     summary = {
-        "schema_version": 1,
+        "schema_version": 2,
         "generated_at": generated_at,
         "strict": strict,
+        # The headline, as printed; `status` is the bare verdict for scripts.
         "result": result,
+        "status": result.split()[0],
         "exit_code": code,
+        "skipped_gates": [
+            {"gate": r["gate"], "reason": skip_reason(r)} for r in records if r["status"] == SKIPPED
+        ],
         "gates": records,
+        "threats": threats,
     }
     (reports_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", "utf-8")
-    page = render_html(records, result, generated_at, reports_dir)
+    page = render_html(records, result, generated_at, reports_dir, threats)
     (reports_dir / "security-report.html").write_text(page, encoding="utf-8")
     print("\nSummary")
     print(summary_table(records))
@@ -587,6 +634,7 @@ def render(reports_dir: Path, *, strict: bool) -> int:
     if blocking:
         print("\nBlocking findings:")
         print("\n".join(blocking))
+    print(f"\nThreats: {threat_view.headline(threats)} (see the page)")
     print(f"\nReports: {reports_dir}/summary.json, {reports_dir}/security-report.html")
     print(f"Result: {result}")
     return code
@@ -617,12 +665,21 @@ def main(argv: list[str] | None = None) -> int:
     gate.add_argument("--artifact", type=Path, action="append", default=[], help="another report")
     rend = sub.add_parser("render", help="write summary.json and security-report.html")
     rend.add_argument("--strict", action="store_true")
+    rend.add_argument("--threat-model", type=Path, default=Path("docs/threat-model.md"))
+    rend.add_argument("--junit", type=Path, help="pytest's junit XML (default: REPORTS/junit.xml)")
+    rend.add_argument("--mutants", type=Path, help="make mutants' report (default: REPORTS/mutants.json)")
     args = parser.parse_args(argv)
     # `./security-test.sh | head` should stop quietly, not with a BrokenPipeError traceback.
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
 
     if args.command == "render":
-        return render(args.reports, strict=args.strict)
+        return render(
+            args.reports,
+            strict=args.strict,
+            threat_model=args.threat_model,
+            junit=args.junit,
+            mutants=args.mutants,
+        )
     # bash formats $EPOCHREALTIME with the locale's decimal separator.
     seconds = time.time() - float(args.started.replace(",", "."))
     record = evaluate(

@@ -1,7 +1,7 @@
 """security-test.sh on a small planted tree: every gate that can run here fails on what it guards.
 
 The tree is tests/fixtures/security/tree plus this repository's own security-test.sh, semgrep.yml,
-scripts/security_report.py, scripts/gitlab_reports.py and .secrets.baseline settings, in a fresh git
+scripts/security_report.py, threat_view.py, gitlab_reports.py and .secrets.baseline settings, in a fresh git
 repository. Scanners that cannot run here (Trivy, Docker, gitleaks) are replaced by stubs that replay
 recorded reports, which tests the script's wiring; the parsers are tested on those recorded reports
 directly.
@@ -78,7 +78,7 @@ def make_tree(dest: Path) -> Path:
     shutil.copy2(ROOT / "security-test.sh", dest)
     shutil.copy2(ROOT / "semgrep.yml", dest)
     (dest / "scripts").mkdir()
-    for script in ("security_report.py", "gitlab_reports.py"):
+    for script in ("security_report.py", "threat_view.py", "gitlab_reports.py"):
         shutil.copy2(ROOT / "scripts" / script, dest / "scripts")
     baseline = json.loads((ROOT / ".secrets.baseline").read_text())
     # The baseline's plugins and exclusions are under test, with the audited entries that still
@@ -685,10 +685,38 @@ def test_unreadable_report_fails_the_gate(tmp_path: Path) -> None:
 
 
 def test_strict_turns_a_skip_into_a_failure() -> None:
-    records = [{"status": "PASS"}, {"status": "SKIPPED"}]
-    assert sr.overall(records, strict=False) == ("PASS", 0)
-    assert sr.overall(records, strict=True)[1] == 1
-    assert sr.overall([*records, {"status": "FAIL"}], strict=False) == ("FAIL", 1)
+    records = [
+        {"gate": "sast", "status": "PASS", "note": ""},
+        {"gate": "container", "status": "SKIPPED", "note": "", "skipped": ["docker not installed"]},
+    ]
+    assert sr.overall(records[:1], strict=True) == ("PASS", 0)
+    skipped = "1 gate skipped (container: docker not installed)"
+    assert sr.overall(records, strict=False) == (f"PASS with {skipped}", 0)
+    assert sr.overall(records, strict=True) == (
+        "FAIL (--strict: 1 gate skipped: container: docker not installed)",
+        1,
+    )
+    failed = {"gate": "config", "status": "FAIL", "note": "checkov"}
+    assert sr.overall([records[0], failed], strict=False) == ("FAIL (config)", 1)
+    assert sr.overall([*records, failed], strict=False)[0].startswith("FAIL (config) with 1 gate skipped")
+
+
+def test_headline_never_reads_pass_while_gates_were_skipped() -> None:
+    # What this machine reports: no advisory data, no Docker daemon, no Trivy.
+    records = [
+        sr.evaluate("sast", [], seconds=0.1),
+        sr.evaluate("dependencies", [], seconds=0.1, skips=["pip-audit could not reach advisory data"]),
+        sr.evaluate("container", [], seconds=0.1, skips=["docker not installed", "trivy not installed"]),
+    ]
+    result, code = sr.overall(records, strict=False)
+    assert (result, code) == (
+        "PASS with 2 gates skipped (dependencies: pip-audit could not reach advisory data; "
+        "container: docker not installed; trivy not installed)",
+        0,
+    )
+    page = sr.render_html(records, result, "now")
+    assert f'Result: <span class="SKIPPED">{result}</span>' in page
+    assert 'class="PASS">PASS</span></p>' not in page
 
 
 def test_html_report_escapes_everything_from_the_scanned_code(tmp_path: Path) -> None:
@@ -729,7 +757,7 @@ def test_render_writes_summary_and_page(tmp_path: Path, capsys: pytest.CaptureFi
     assert sr.render(tmp_path, strict=False) == 1
 
     data = json.loads((tmp_path / "summary.json").read_text())
-    assert data["result"] == "FAIL"
+    assert (data["result"], data["status"], data["skipped_gates"]) == ("FAIL (config)", "FAIL", [])
     assert data["gates"][0]["blocking_count"] == 3
     assert "Dockerfile:2" in (tmp_path / "security-report.html").read_text()
     out = capsys.readouterr().out

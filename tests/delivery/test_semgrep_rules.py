@@ -10,6 +10,7 @@ finding, which is what the SAST gate and the pre-commit hook block on.
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -38,12 +39,16 @@ BLOCKING_RULES = frozenset(
         "sql-query-built-from-string",
         "subprocess-shell-with-dynamic-command",
         "cors-wildcard-with-credentials",
+        "file-route-without-access-dependency",
     }
 )
 THREAT_IDS = frozenset(f"T-{number:02d}" for number in range(1, 25))
 MIN_CASES = 3
 # What the SAST gate scans, tests/ aside (semgrep skips it by default: positives on purpose).
 PROJECT_CODE = ("backend", "scripts", "bench")
+# The BOLA rule against the project's own file routes: each must be reported once its dependency goes.
+BOLA_RULE = "file-route-without-access-dependency"
+FILE_ROUTE_MODULES = ("backend/app/api/files.py", "backend/app/api/shares.py")
 _ANNOTATION = re.compile(r"#\s*(ruleid|ok):\s*(?P<ids>[\w-]+(?:\s*,\s*[\w-]+)*)")
 # Validates against the rule schema shipped inside semgrep: `semgrep --validate` would fetch
 # p/semgrep-rule-lints from the network instead.
@@ -222,3 +227,42 @@ def test_project_code_has_no_blocking_finding(scan: dict[str, Any]) -> None:
         if not _in_rule_tests(finding) and finding["extra"]["severity"] == "ERROR"
     ]
     assert blocking == []
+
+
+def _file_route_lines(source: str) -> set[int]:
+    """The first decorator line of each route whose path (first argument) carries {file_id}."""
+    lines = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            for decorator in node.decorator_list:
+                if (
+                    isinstance(decorator, ast.Call)
+                    and decorator.args
+                    and isinstance(decorator.args[0], ast.Constant)
+                    and "{file_id}" in str(decorator.args[0].value)
+                ):
+                    lines.add(node.decorator_list[0].lineno)
+    return lines
+
+
+@pytest.mark.threat("T-07")
+def test_bola_rule_reports_each_real_file_route_without_its_dependency(tmp_path: Path) -> None:
+    # The regression the rule exists for, made on the real routes: the handler takes the bare id
+    # (`file_id: FileId`) instead of the record the ReadableFile / OwnedFile dependency checked.
+    config = tmp_path / f"{BOLA_RULE}.yaml"
+    config.write_text(yaml.safe_dump({"rules": [RULES[BOLA_RULE]]}, sort_keys=False))
+    expected, targets = set(), []
+    for module in FILE_ROUTE_MODULES:
+        source = (ROOT / module).read_text()
+        regressed = re.sub(r":\s*(ReadableFile|OwnedFile)\b", ": FileId", source)
+        assert regressed != source, f"{module} no longer uses ReadableFile / OwnedFile"
+        target = tmp_path / Path(module).name
+        target.write_text(regressed)
+        targets.append(str(target))
+        expected |= {(target.name, line) for line in _file_route_lines(source)}
+    result = _semgrep("scan", "--json", "--config", str(config), *targets)
+    assert result.returncode == 0, result.stderr[-2000:]
+    reported = {(Path(f["path"]).name, f["start"]["line"]) for f in json.loads(result.stdout)["results"]}
+    # Every file route of the project (read, download, delete, share, list and revoke shares).
+    assert len(expected) >= 6
+    assert reported == expected

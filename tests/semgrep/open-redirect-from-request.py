@@ -6,6 +6,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
+from app.api.deps import ReadableFile
+
 router = APIRouter()
 ALLOWED_RETURN_PATHS = frozenset({"/files", "/shares", "/users/me"})
 
@@ -46,7 +48,7 @@ def legacy(path: str) -> Response:
 
 
 @router.get("/files/{file_id}/latest")
-def latest(file_id: UUID, request: Request) -> RedirectResponse:
+def latest(file_id: UUID, record: ReadableFile, request: Request) -> RedirectResponse:
     # ok: open-redirect-from-request
     return RedirectResponse(request.url_for("read_file", file_id=str(file_id)))
 
@@ -72,6 +74,6 @@ def back(next: str) -> RedirectResponse:
 
 
 @router.get("/files/{file_id}/open")
-def open_file(file_id: UUID) -> RedirectResponse:
+def open_file(file_id: UUID, record: ReadableFile) -> RedirectResponse:
     # ok: open-redirect-from-request
     return RedirectResponse(url=f"/files/{file_id}/content")

@@ -10,6 +10,8 @@ from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, StreamingResponse
 from flask import Blueprint, request, send_file
 
+from app.api.deps import ReadableFile
+
 router = APIRouter()
 legacy = Blueprint("legacy", __name__)
 DATA_DIR = Path(".data")
@@ -54,13 +56,13 @@ def report(kind: str | None = None) -> FileResponse:
 
 
 @router.get("/files/{file_id}/content")
-def download(file_id: Annotated[UUID, PathParam(description="The file's id")]) -> FileResponse:
+def download(file_id: Annotated[UUID, PathParam(description="The file's id")], record: ReadableFile) -> FileResponse:
     # ok: path-traversal-from-request
     return FileResponse(BLOBS / str(file_id))
 
 
 @router.get("/files/{file_id}/raw")
-def raw(file_id: UUID, owner_id: UUID) -> FileResponse:
+def raw(file_id: UUID, owner_id: UUID, record: ReadableFile) -> FileResponse:
     # ok: path-traversal-from-request
     return FileResponse(os.path.join(BLOBS, f"{owner_id}/{file_id}"))
 

@@ -9,6 +9,8 @@ from fastapi import APIRouter, File, UploadFile
 from fastapi.responses import FileResponse
 from flask import Blueprint, request, send_file
 
+from app.api.deps import ReadableFile
+
 router = APIRouter()
 legacy = Blueprint("legacy", __name__)
 DATA_DIR = Path(".data")
@@ -63,7 +65,7 @@ def named(name: str) -> FileResponse:
 
 
 @router.get("/blobs/{file_id}/bytes")
-def blob_by_id(file_id: UUID) -> bytes:
+def blob_by_id(file_id: UUID, record: ReadableFile) -> bytes:
     # ok: path-traversal-through-helper
     return _read_blob(str(file_id))
 

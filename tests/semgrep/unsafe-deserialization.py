@@ -10,6 +10,8 @@ import yaml
 from fastapi import APIRouter, Cookie, File, Request, UploadFile
 from pydantic import BaseModel
 
+from app.api.deps import OwnedFile
+
 router = APIRouter()
 
 
@@ -56,7 +58,7 @@ def restore_state(path: str) -> dict:
 
 
 @router.post("/files/{file_id}/shares")
-def share(body: ShareRequest) -> dict:
+def share(body: ShareRequest, record: OwnedFile) -> dict:
     # ok: unsafe-deserialization
     return {"username": body.username}
 
