@@ -8,8 +8,8 @@ records. It prints the counts and exits 1 if any check fails.
 
 python -m bench.load [--store local|aws|both] [--seconds 30] [--connections 64]
 
-The embedded store is served from a temporary DATA_DIR; AWS mode from a moto_server of its own that
-answers one request at a time (bench/serial_moto.py says why).
+The embedded store is served from a temporary DATA_DIR; AWS mode from a moto_server of its own, with
+DynamoDB's atomic conditional writes (devtools/moto_atomic_server.py says why).
 """
 
 from __future__ import annotations
@@ -31,8 +31,7 @@ from pathlib import Path
 
 import httpx2
 
-from bench import serial_moto
-from devtools.moto import REGION, moto_environment, stop
+from devtools.moto import REGION, moto_environment, start_moto_server, stop
 from devtools.ports import free_port
 
 REPO = Path(__file__).resolve().parents[1]
@@ -281,7 +280,7 @@ def run(store: str, *, seconds: float, connections: int, work: Path) -> bool:
 def _moto(stack: contextlib.ExitStack, work: Path) -> str:
     port = free_port()
     log = stack.enter_context((work / "moto.log").open("wb"))
-    server = serial_moto.start(port, log)
+    server = start_moto_server(port, log)
     stack.callback(stop, server)
     return f"http://127.0.0.1:{port}"
 
