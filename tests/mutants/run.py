@@ -33,7 +33,8 @@ from tests.mutants.catalogue import CatalogueError, Mutant, load
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # Shared with the copies by symlink, never copied: the venvs and the pipeline emulator's packages.
-SHARED = (".venv", ".venv-tools", ".venv-checkov", ".venv-uv", "tools/gitlab-ci-local/node_modules")
+NODE_MODULES = "tools/gitlab-ci-local/node_modules"
+SHARED = (".venv", ".venv-tools", ".venv-checkov", ".venv-uv", NODE_MODULES)
 STAGE_TIMEOUT_SECONDS = 40 * 60
 LINT_TARGETS = ("backend", "tests", "bench", "ci", "scripts")
 
@@ -101,7 +102,7 @@ def make_copy(root: Path, into: Path) -> None:
             (into / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, into / name)
     for name in SHARED:
-        if (root / name).exists():
+        if (root / name).exists() and (name != NODE_MODULES or _installed_from_the_lock(root)):
             (into / name).parent.mkdir(parents=True, exist_ok=True)
             (into / name).symlink_to((root / name).resolve())
     _git(into, "init", "-q", "-b", "main")
@@ -109,6 +110,15 @@ def make_copy(root: Path, into: Path) -> None:
     (into / ".git" / "info" / "exclude").write_text("".join(f"/{name}\n" for name in SHARED))
     _git(into, "add", "-A")
     _git(into, "commit", "-q", "-m", "base")
+
+
+def _installed_from_the_lock(root: Path) -> bool:
+    """The suite runs `npm ci` when node_modules is older than its lock; through a symlink that would
+    empty the source tree's node_modules under every copy at once. So it is shared only when current,
+    and a copy installs its own otherwise."""
+    installed = root / NODE_MODULES / ".package-lock.json"
+    lock = root / "tools" / "gitlab-ci-local" / "package-lock.json"
+    return installed.exists() and installed.stat().st_mtime >= lock.stat().st_mtime
 
 
 def _pytest(tree: Path, *selection: str) -> None:
