@@ -21,7 +21,7 @@ export DATA_DIR
 UV_INSTALL = $(UV) pip install --require-hashes --no-deps --python
 LOCKS := bootstrap app dev tools checkov
 
-.PHONY: help venv tools run run-aws test lint format pytest make-admin hooks fuzz bench security lock clean ci-list
+.PHONY: help venv tools run run-aws test lint format pytest make-admin hooks fuzz bench mutants security lock clean ci-list
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -111,6 +111,11 @@ load: venv ## 64 connections upload, download and delete on one account for 30 s
 
 sweep: venv ## Remove what crashed uploads left (pending blobs older than 15 min), from DATA_DIR's store
 	PYTHONPATH=backend $(PY) -m app.cli sweep
+
+# Each mutant is run in a throw-away copy of the tree (tests/mutants/run.py): CPU heavy, so
+# MUTANTS_JOBS (default 2) copies at a time, one pytest process each.
+mutants: venv tools ## Security mutants (tests/mutants/): each must be killed by a test, a rule or a gate
+	$(PY) -m tests.mutants.run -j $${MUTANTS_JOBS:-2}
 
 security: tools ## Every security gate (./security-test.sh)
 	./security-test.sh

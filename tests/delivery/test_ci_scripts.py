@@ -319,6 +319,7 @@ def _container_report(path: Path) -> dict[str, Any]:
     return report
 
 
+@pytest.mark.threat("T-16")
 def test_build_scan_writes_a_valid_container_scanning_report(stub_bin: Path, tmp_path: Path) -> None:
     _stub(stub_bin, "trivy", TRIVY_REPLAY)
     (tmp_path / "requirements").mkdir()

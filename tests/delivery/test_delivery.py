@@ -207,6 +207,7 @@ def test_no_third_party_scanner_runs_in_a_job_holding_the_aws_token(pipeline: di
     assert any(SCANNER.search(line) for line in _commands(build["script"]))
 
 
+@pytest.mark.threat("T-18")
 def test_lint_and_scan_runs_every_daemonless_gate_strictly_and_diff_aware_on_mrs() -> None:
     script = (CI_DIR / "lint-and-scan.sh").read_text()
     assert "make lint" in script
@@ -259,7 +260,7 @@ def test_python_jobs_keep_the_uv_and_pip_download_caches(pipeline: dict[str, Any
 
 
 def test_rules_scheduled_jobs_only_on_schedules_and_deploy_is_manual(pipeline: dict[str, Any]) -> None:
-    for name in ("semgrep_full", "fetch_deployed_image", "rescan_deployed_image", "dast"):
+    for name in ("semgrep_full", "mutants", "fetch_deployed_image", "rescan_deployed_image", "dast"):
         rules = _resolved(pipeline, name)["rules"]
         assert all('$CI_PIPELINE_SOURCE == "schedule"' in rule["if"] for rule in rules), name
     for name in ("lint_and_scan", "test", "build_and_scan", "push_image", "deploy"):
@@ -443,4 +444,10 @@ def test_gitlab_ci_local_parses_and_lists_the_pipeline(gitlab_ci_local: Path, tm
     scheduled = listing(
         "--variable", "CI_PIPELINE_SOURCE=schedule", "--variable", "API_URL=https://x.invalid"
     )
-    assert list(scheduled) == ["semgrep_full", "fetch_deployed_image", "rescan_deployed_image", "dast"]
+    assert list(scheduled) == [
+        "semgrep_full",
+        "mutants",
+        "fetch_deployed_image",
+        "rescan_deployed_image",
+        "dast",
+    ]

@@ -131,6 +131,7 @@ def test_the_lock_has_hashed_wheels_for_the_image_interpreter(tmp_path: Path) ->
     assert len(list(tmp_path.glob("*.whl"))) == len(locked)
 
 
+@pytest.mark.threat("T-16")
 def test_the_dockerfile_installs_what_this_test_reproduces() -> None:
     # If the image's install step changes, this reproduction must change with it.
     text = DOCKERFILE.read_text()
@@ -198,6 +199,7 @@ def _imported_names(tree: ast.AST) -> list[str]:
     return names
 
 
+@pytest.mark.threat("T-15")
 def test_dockerignore_keeps_the_build_context_to_the_lock_and_the_app() -> None:
     lines = [
         line.strip()

@@ -156,6 +156,25 @@ def verify_jose_with_header_alg(token: str, key: str) -> dict:
     return jose_jwt.decode(token, key, algorithms=header.get("alg"))
 
 
+def verify_with_own_header_parser(token: str, key: bytes) -> dict:
+    header = checked_header(token)
+    # ruleid: jwt-decode-algorithms-not-pinned
+    return jwt.decode(token, key, algorithms=[header["alg"]], options={"require": ["exp"]})
+
+
+def verify_with_parsed_header_get(token: str, key: bytes, parse) -> dict:
+    token_header = parse(token.split(".")[0])
+    # ruleid: jwt-decode-algorithms-not-pinned
+    return jwt.decode(token, key, algorithms=token_header.get("alg"))
+
+
+def verify_after_own_header_check(token: str, keys) -> dict:
+    header = checked_header(token)
+    key = keys.find(header["kid"])
+    # ok: jwt-decode-algorithms-not-pinned
+    return jwt.decode(token, key.secret, algorithms=[ALGORITHM])
+
+
 def verify_checked_header_alg(token: str, key: bytes) -> dict:
     alg = jwt.get_unverified_header(token)["alg"]
     if alg not in {ALGORITHM}:
