@@ -54,7 +54,6 @@ def one_line(done: subprocess.CompletedProcess[str]) -> str:
     return done.stderr.rstrip("\n")
 
 
-@pytest.mark.threat("T-08")
 @pytest.mark.parametrize("backend", ["aws"])
 def test_make_admin_in_aws_mode_needs_no_signing_key_arn(api: Api, settings: Settings, aws_env: str) -> None:
     user = api.register()
