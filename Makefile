@@ -37,9 +37,12 @@ $(UV_VENV)/.installed: requirements/bootstrap.txt
 # Each venv is rebuilt from scratch when its lock changes (--clear), so it holds exactly the lock: an
 # upgrade in place would leave behind what the lock dropped. python -m venv, not uv venv: the suite
 # runs pip from .venv (the image's install step, reproduced).
+# Then the project itself, editable (pyproject.toml): `import app` works in .venv without PYTHONPATH.
+# Its build backend, setuptools, is in the dev lock: no build isolation, nothing downloaded.
 $(VENV)/.installed: requirements/app.txt requirements/dev.txt $(UV_VENV)/.installed
 	$(PYTHON) -m venv --clear $(VENV)
 	$(UV_INSTALL) $(PY) -r requirements/app.txt -r requirements/dev.txt
+	$(UV) pip install --no-deps --no-build-isolation --offline --python $(PY) -e .
 	@touch $@
 
 $(TOOLS_VENV)/.installed: requirements/tools.txt $(UV_VENV)/.installed

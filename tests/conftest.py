@@ -24,6 +24,7 @@ from fastapi import FastAPI
 from app.config import Settings
 from tests.support.api import Api
 from tests.support.apps import client_for, make_app
+from tests.support.base_url import base_url_problem
 
 BACKENDS = ("local", "aws")
 
@@ -45,6 +46,12 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "both_stores: run on the embedded store and on DynamoDB + S3 (moto_server)"
     )
+    base_url = config.getoption("--base-url")
+    # Checked once, by the process that collects (not again by every xdist worker).
+    if base_url and not hasattr(config, "workerinput"):
+        problem = base_url_problem(base_url)
+        if problem:
+            raise pytest.UsageError(problem)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

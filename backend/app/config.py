@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Literal, TypeVar
+from typing import Annotated, ClassVar, Literal, TypeVar
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_core import ErrorDetails
@@ -51,7 +51,8 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".data")
     jwt_secret: SecretStr | None = None
 
-    # AWS mode.
+    # AWS mode. JWT_SECRET_ARN is required where tokens are signed: by the API, not the operator CLI.
+    signs_tokens: ClassVar[bool] = True
     jwt_secret_arn: str | None = None
     table_name: str = "fastapi-lambda"
     bucket_name: str = "fastapi-lambda-files"
@@ -97,7 +98,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _mode_requirements(self) -> Settings:
-        if self.app_mode == "aws" and not self.jwt_secret_arn:
+        if self.app_mode == "aws" and not self.jwt_secret_arn and self.signs_tokens:
             raise ValueError(
                 "APP_MODE=aws requires JWT_SECRET_ARN. "
                 "Set it to the ARN of the Secrets Manager secret that holds the signing key."
@@ -113,6 +114,13 @@ class Settings(BaseSettings):
     @property
     def docs_enabled(self) -> bool:
         return self.environment != "production"
+
+
+class OperatorSettings(Settings):
+    """What the operator CLI reads. Its commands change users in the store and sign or verify no token,
+    so AWS mode needs no JWT_SECRET_ARN here; everything else is checked as for the server."""
+
+    signs_tokens: ClassVar[bool] = False
 
 
 class LoggingSettings(BaseSettings):

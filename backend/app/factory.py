@@ -14,7 +14,7 @@ from app.api.route_table import assert_route_policies, include_routes
 from app.config import Settings
 from app.context import AppContext
 from app.logs import configure_logging
-from app.security.keys import SigningKeys, StaticKeys, load_or_create_key_file
+from app.security.keys import NoSigningKeys, SigningKeys, StaticKeys, load_or_create_key_file
 from app.security.passwords import Passwords
 from app.security.tokens import TokenService
 from app.store.base import Store
@@ -50,7 +50,6 @@ def _aws_parts(settings: Settings) -> tuple[Store, SigningKeys]:
     from app.security.keys import SecretsManagerKeys
     from app.store.aws import dynamodb_s3_store
 
-    assert settings.jwt_secret_arn is not None  # enforced by Settings for APP_MODE=aws
     region = settings.aws_region
     store = dynamodb_s3_store(
         aws_client("dynamodb", region=region),
@@ -58,6 +57,8 @@ def _aws_parts(settings: Settings) -> tuple[Store, SigningKeys]:
         table_name=settings.table_name,
         bucket_name=settings.bucket_name,
     )
+    if settings.jwt_secret_arn is None:  # the operator CLI only (OperatorSettings); Settings requires it
+        return store, NoSigningKeys()
     keys = SecretsManagerKeys(
         aws_client("secretsmanager", region=region),
         settings.jwt_secret_arn,

@@ -132,7 +132,12 @@ def test_every_venv_is_installed_by_uv_with_hashes_and_uv_by_pip_with_hashes() -
         timeout=60,
         check=True,
     ).stdout
-    installs = [line for line in planned.replace("\\\n", " ").splitlines() if " install " in line]
+    lines = [line for line in planned.replace("\\\n", " ").splitlines() if " install " in line]
+    # The project itself (`-e .`, editable) comes from this checkout, not a lock: it installs nothing
+    # else and downloads nothing (its build backend is in the dev lock).
+    (project,) = [line for line in lines if line.endswith(" -e .")]
+    assert re.match(r"^\.venv-uv/bin/uv pip install .*--no-deps --no-build-isolation --offline", project)
+    installs = [line for line in lines if line != project]
     uv_installs = [line for line in installs if line.startswith(".venv-uv/bin/uv pip install ")]
     assert {re.findall(r"-r requirements/(\w+)\.txt", line)[0] for line in uv_installs} == {
         "app",

@@ -148,6 +148,31 @@ def _where(block: Block) -> str:
     return f"docs/workshop.md:{block.line}"
 
 
+def _output_of(block: Block) -> Block | None:
+    """The ```text block that shows what `block` prints: the next block, if it is one."""
+    following = BLOCKS[BLOCKS.index(block) + 1 :]
+    if following and following[0].lang == "text" and following[0].section == block.section:
+        return following[0]
+    return None
+
+
+def _note_above(block: Block) -> str:
+    """The paragraph right above a block's fence (its *Needs* or *Illustrative* note, if any)."""
+    lines = GUIDE.read_text(encoding="utf-8").splitlines()[: block.line - 1]
+    while lines and not lines[-1].strip():
+        lines.pop()
+    paragraph: list[str] = []
+    while lines and lines[-1].strip() and not lines[-1].startswith(("```", "<!--")):
+        paragraph.insert(0, lines.pop())
+    return " ".join(paragraph)
+
+
+# A text block is the real output of its command, checked when the command runs here, unless the line
+# above says it is not: output this machine cannot produce (no Docker, Trivy, AWS), or a first run.
+_UNCHECKED_NOTES = ("*Illustrative", "*On a first run", "*Recorded ", "*With ", "*It prints")
+_NO_OUTPUT = "(no output"
+
+
 def _slug(title: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
 
@@ -198,6 +223,27 @@ def test_every_shell_block_runs_here_or_says_what_it_needs() -> None:
         else:
             problems.append(f"{_where(block)}: unknown marker {block.marker!r}")
     assert problems == []
+
+
+def test_every_command_shows_its_expected_output() -> None:
+    # A room follows along by comparing: every command is followed by what it prints (trimmed with ...).
+    missing = [_where(block) for block in SHELL if _output_of(block) is None]
+    assert missing == []
+
+
+def test_output_that_was_not_recorded_here_says_so() -> None:
+    # What needs Docker, Trivy, AWS, node or the network is checked by nobody here: the reader is told
+    # whether it was recorded, and where, or is illustrative.
+    unsaid = []
+    for block in SHELL:
+        output = _output_of(block)
+        if (
+            output is not None
+            and block.needs - {"server"}
+            and not _note_above(output).startswith(_UNCHECKED_NOTES)
+        ):
+            unsaid.append(f"{_where(output)}: {_note_above(output)!r}")
+    assert unsaid == []
 
 
 def test_every_mark_is_visible_in_the_rendered_page() -> None:
@@ -433,6 +479,52 @@ def _run_script(blocks: list[Block], repo: Path, env: dict[str, str], script: Pa
     return done.stdout
 
 
+def _outputs(script_output: str) -> dict[int, str]:
+    """What each block printed, by the line of its fence (the markers `_script` prints)."""
+    parts = re.split(r"^>>> docs/workshop\.md:(\d+)$", script_output, flags=re.MULTILINE)
+    return {int(line): text for line, text in zip(parts[1::2], parts[2::2], strict=True)}
+
+
+def _pattern(expected_line: str) -> re.Pattern[str]:
+    return re.compile(".*".join(re.escape(part) for part in expected_line.split("...")))
+
+
+def _squeezed(line: str) -> str:
+    # Column widths follow the values (timings, counts): compare words, not spaces.
+    return " ".join(line.split())
+
+
+def _differences_from_the_guide(blocks: list[Block], script_output: str, *, port: str) -> list[str]:
+    """Each expected line (`...` matches anything) must be found in what its command printed, in order;
+    "(no output" means the command prints nothing. The guide's port is the default, 8000."""
+    printed = _outputs(script_output)
+    problems = []
+    for block in blocks:
+        output = _output_of(block)
+        if block.is_server or output is None or _note_above(output).startswith(_UNCHECKED_NOTES):
+            continue
+        actual = [_squeezed(line) for line in printed.get(block.line, "").splitlines() if line.strip()]
+        if output.code.startswith(_NO_OUTPUT):
+            if actual:
+                problems.append(f"{_where(output)}: expected no output, got {actual[:3]}")
+            continue
+        position = 0
+        for wanted in output.code.splitlines():
+            wanted = _squeezed(wanted.replace("127.0.0.1:8000", f"127.0.0.1:{port}"))
+            if not wanted or wanted == "...":
+                continue
+            pattern = _pattern(wanted)
+            found = next((i for i in range(position, len(actual)) if pattern.fullmatch(actual[i])), None)
+            if found is None:
+                shown = "\n".join(actual[position:][:40])
+                problems.append(
+                    f"{_where(output)}: {wanted!r} not printed; after that point it printed:\n{shown}"
+                )
+                break
+            position = found + 1
+    return problems
+
+
 def _git_status(repo: Path) -> str:
     return subprocess.run(
         ["git", "status", "--porcelain"], cwd=repo, capture_output=True, text=True, check=True, timeout=60
@@ -448,9 +540,10 @@ def test_section_runs_as_written(section: str, tmp_path: Path) -> None:
     script = tmp_path / "section.sh"
     if blocks[0].is_server:
         with _serving(blocks[0], repo, env, tmp_path / "server.log"):
-            _run_script(blocks[1:], repo, env, script, section)
+            output = _run_script(blocks[1:], repo, env, script, section)
     else:
-        _run_script(blocks, repo, env, script, section)
+        output = _run_script(blocks, repo, env, script, section)
+    assert _differences_from_the_guide(blocks, output, port=env["PORT"]) == []
     # Each section leaves the tree as it found it (an exercise's undo included), so a reader can run
     # them in any order, and again.
     assert _git_status(repo) == "", f"{section} left the tree changed"
@@ -485,6 +578,8 @@ def test_the_first_hour_twice_on_one_data_directory(tmp_path: Path) -> None:
         assert " passed" in out, out[-3000:]
         if day == 2:
             assert "Username already taken" in out  # README's alice is there from day 1, and that is fine
+        # Nothing of the hour lands in the checkout (the data is in DATA_DIR, uploads come from mktemp).
+        assert _git_status(repo) == "", f"day {day} left the tree changed"
 
 
 def test_installs_show_progress() -> None:

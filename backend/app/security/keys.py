@@ -95,6 +95,19 @@ class StaticKeys:
         return self._key if secrets.compare_digest(kid, self._key.kid) else None
 
 
+class NoSigningKeys:
+    """AWS mode without JWT_SECRET_ARN: only the operator CLI runs so (OperatorSettings), and its
+    commands sign and verify nothing. Should one ever try, it fails closed: no key signs, none verifies."""
+
+    def current(self) -> SigningKey:
+        raise ConfigurationError(
+            "this command needs the signing key: set JWT_SECRET_ARN to the secret that holds it."
+        )
+
+    def find(self, kid: str) -> SigningKey | None:
+        return None
+
+
 def load_or_create_key_file(data_dir: Path) -> bytes:
     """The dev key: generated once, readable by the owner only, never committed (DATA_DIR is ignored)."""
     data_dir.mkdir(parents=True, exist_ok=True)
