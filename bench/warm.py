@@ -55,7 +55,9 @@ def _expect(result: dict[str, Any], status: int) -> dict[str, Any]:
     return result
 
 
-def measure(app: FastAPI, token: str, *, repeats: int, batch: int, target: float) -> list[dict[str, object]]:
+def measure(
+    app: FastAPI, token: str, *, repeats: int, batch: int, targets: dict[str, float]
+) -> list[dict[str, object]]:
     """`app` must already hold the user of `token`; this adds 20 files and a 1 MiB file of its own."""
     import json
 
@@ -101,7 +103,7 @@ def measure(app: FastAPI, token: str, *, repeats: int, batch: int, target: float
             f"warm, {name}",
             samples[name],
             samples["hello"],
-            target=target if name == "GET /users/me" else None,
+            target=targets.get(name),
         )
         for name in cases
         if name != "hello"
