@@ -27,10 +27,9 @@ RULES: tuple[tuple[str, str, str], ...] = (
     ("token verification", "app/security/tokens.py", ""),
     ("token verification", "app/security/keys.py", ""),
     ("token verification", "jwt/", ""),
-    ("user lookup", "app/store/local.py", "get"),
-    ("user lookup", "app/store/local.py", "_user"),
-    ("user lookup", "app/store/local.py", "get_with_revocation"),
-    ("revocation lookup", "app/store/local.py", "is_revoked"),
+    ("user + revocation lookup (one query)", "app/store/local.py", "caller"),
+    ("user + revocation lookup (one query)", "app/store/local.py", "_user"),
+    ("user + revocation lookup (one query)", "app/store/local.py", "reading"),
     ("route handler + response mapping", "app/api/users.py", ""),
     ("route handler + response mapping", "app/api/files.py", ""),
     ("route handler + response mapping", "app/api/schemas.py", ""),
@@ -149,8 +148,9 @@ def _direct(app: Any, token: str, invoke: Callable[[], object]) -> dict[str, flo
         "whole invoke": invoke,
         "hello invoke": lambda: _expect(hello("GET", "/hello"), 200),
         "token verification (TokenService.verify)": lambda: context.tokens.verify(token),
-        "user lookup (store.users.get)": lambda: context.store.users.get(claims.user_id),
-        "revocation lookup (is_revoked)": lambda: context.store.revocations.is_revoked(claims.token_id),
+        "user + revocation lookup (store.callers.caller)": lambda: context.store.callers.caller(
+            claims.user_id, claims.token_id
+        ),
     }
     batch = 200
 

@@ -109,6 +109,13 @@ class RevocationStore(Protocol):
     def is_revoked(self, token_id: str) -> bool: ...
 
 
+class CallerStore(Protocol):
+    def caller(self, user_id: str, token_id: str) -> tuple[User | None, bool]:
+        """The user (None if there is none) and whether the token is revoked: what every authenticated
+        request reads, in one query (SQLite) or one round trip (DynamoDB)."""
+        ...
+
+
 @dataclass(frozen=True)
 class Store:
     users: UserStore
@@ -116,6 +123,7 @@ class Store:
     shares: ShareStore
     blobs: BlobStore
     revocations: RevocationStore
+    callers: CallerStore
 
 
 def blob_key(record: FileRecord) -> str:

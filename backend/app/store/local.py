@@ -348,6 +348,20 @@ class SqliteRevocations:
         return row is not None
 
 
+class SqliteCallers:
+    def __init__(self, db: _Database) -> None:
+        self._db = db
+
+    def caller(self, user_id: str, token_id: str) -> tuple[User | None, bool]:
+        with self._db.reading() as db:
+            row = db.execute(
+                "SELECT users.*, EXISTS (SELECT 1 FROM revoked_tokens WHERE token_id = ?) AS revoked"
+                " FROM users WHERE id = ?",
+                (token_id, user_id),
+            ).fetchone()
+        return (_user(row), bool(row["revoked"])) if row else (None, False)
+
+
 class FolderBlobs:
     """Blobs as files named by server ids; written to a temp file and renamed, so a reader never sees
     half a blob and a crash leaves at most a temp file, never a truncated blob."""
@@ -404,4 +418,5 @@ def local_store(data_dir: Path) -> Store:
         shares=SqliteShares(db),
         blobs=FolderBlobs(data_dir / "blobs"),
         revocations=SqliteRevocations(db),
+        callers=SqliteCallers(db),
     )
