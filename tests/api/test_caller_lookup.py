@@ -12,6 +12,7 @@ import pytest
 
 from app.api.deps import app_context
 from app.config import Settings
+from tests.support.api import PASSWORD
 from tests.support.apps import client_for, make_app
 from tests.support.moto import default_session_hook
 
@@ -22,7 +23,7 @@ BOTH_STORES = pytest.mark.parametrize("backend", ["local", "aws"])
 def test_the_caller_lookup_answers_as_the_user_and_revocation_reads_do(settings: Settings) -> None:
     app = make_app(settings)
     with client_for(app, "asgi") as client:
-        client.post("/auth/register", json={"username": "caller_one", "password": "long enough password"})
+        client.post("/auth/register", json={"username": "caller_one", "password": PASSWORD})
     store = app_context(app).store
     user = store.users.get_by_username("caller_one")
     assert user is not None
@@ -45,13 +46,11 @@ def test_an_authenticated_request_makes_one_dynamodb_call(
     with default_session_hook("before-call.dynamodb", record):
         app = make_app(make_aws_settings())
         with client_for(app, "asgi") as client:
-            registered = client.post(
-                "/auth/register", json={"username": "caller_two", "password": "long enough password"}
-            )
+            registered = client.post("/auth/register", json={"username": "caller_two", "password": PASSWORD})
             assert registered.status_code == 201, registered.text
-            token = client.post(
-                "/auth/token", data={"username": "caller_two", "password": "long enough password"}
-            ).json()["access_token"]
+            token = client.post("/auth/token", data={"username": "caller_two", "password": PASSWORD}).json()[
+                "access_token"
+            ]
             calls.clear()
             me = client.get("/users/me", headers={"Authorization": f"Bearer {token}"})
     assert me.status_code == 200
