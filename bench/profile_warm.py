@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     stats = pstats.Stats(profiler)
     shares = breakdown(stats, args.calls)
     total = sum(shares.values())
-    print(f"GET {args.path}: {total * 1e6:.0f} us CPU per call under cProfile ({args.calls} calls)")
+    print(f"GET {args.path}: {total * 1e6:.0f} us per call under cProfile ({args.calls} calls)")
     for step, share in sorted(shares.items(), key=lambda item: -item[1]):
         print(f"  {step:<48} {share * 1e6:7.1f} us  {share / total:6.1%}")
     print("timed directly (CPU time), median of 15 batches (us per call):")
