@@ -76,7 +76,9 @@ def _fetches_per_requests(env: dict[str, str], requests: int) -> dict[str, Any]:
     }
 
 
-def measure(work: Path, *, quick: bool, targets: dict[str, float]) -> list[dict[str, object]]:
+def measure(
+    work: Path, *, quick: bool, targets: dict[str, float], runtimes: list[cold.Runtime]
+) -> list[dict[str, object]]:
     from devtools.provision import provision
 
     work.mkdir(parents=True, exist_ok=True)
@@ -100,13 +102,20 @@ def measure(work: Path, *, quick: bool, targets: dict[str, float]) -> list[dict[
                 os.environ.clear()
                 os.environ.update(saved)
             env = _env(endpoint, resources.secret_arn, resources.table_name, resources.bucket_name)
-            figures = cold.measure(
-                name="AWS mode",
-                app_env=env,
-                baseline_module="bench.baselines_aws",
-                repeats=3 if quick else 15,
-                target=targets["cold_aws"],
-            )
+            figures: list[dict[str, object]] = []
+            for runtime in runtimes:
+                # No warm invocations: each would be a round trip to moto_server, which is not Lambda's
+                # DynamoDB; the memory after import is measured, the warm path in local mode.
+                figures += cold.measure(
+                    name="AWS mode",
+                    runtime=runtime,
+                    app_env=env,
+                    app=cold.APP,
+                    baseline_module="bench.baselines_aws",
+                    repeats=3 if quick else 15,
+                    invokes=0,
+                    target=targets["cold_aws"],
+                )
             figures.append(_fetches_per_requests(env, 50 if quick else 1000))
             return figures
         finally:

@@ -1,14 +1,27 @@
-"""Runtime settings, read once from the environment (see .env.example for every variable)."""
+"""Runtime settings, read once from the environment (see .env.example for every variable).
+
+Plain pydantic models that fill the fields a caller does not pass from environment variables of the same
+name (any case), as pydantic-settings would: every value here is a string or a comma-separated list,
+so its sources, dotenv and JSON decoding, cost the Lambda cold start an import for nothing.
+"""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
-from typing import Annotated, ClassVar, Literal, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import ErrorDetails
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 MIB = 1024 * 1024
 
@@ -37,11 +50,24 @@ class ConfigurationError(Exception):
     in one line, and never quotes a value: values include secrets."""
 
 
-class Settings(BaseSettings):
+class EnvironmentSettings(BaseModel):
+    """A field's value is the keyword argument if given, else the environment variable named like it."""
+
     # hide_input_in_errors: a refused configuration is printed at start-up (on Lambda, to CloudWatch),
     # and pydantic would otherwise quote the input, JWT_SECRET included.
-    model_config = SettingsConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _from_environment(cls, values: Any) -> Any:
+        if not isinstance(values, dict):
+            return values
+        environment = {name.lower(): value for name, value in os.environ.items()}
+        found = {field: environment[field] for field in cls.model_fields if field in environment}
+        return {**found, **values}
+
+
+class Settings(EnvironmentSettings):
     app_mode: Literal["local", "aws"] = "local"
     # Secure by default: a deployment that forgets to set ENVIRONMENT serves no /docs or schema.
     environment: Literal["development", "test", "production"] = "production"
@@ -68,10 +94,10 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=5 * MIB, ge=1, le=6 * 1000 * 1000)
     user_quota_bytes: int = Field(default=100 * MIB, ge=1)
     user_quota_files: int = Field(default=1000, ge=1)
-    allowed_content_types: Annotated[tuple[str, ...], NoDecode] = DEFAULT_CONTENT_TYPES
+    allowed_content_types: tuple[str, ...] = DEFAULT_CONTENT_TYPES
 
     # Empty means no CORS middleware at all: a browser on another origin gets nothing.
-    cors_allow_origins: Annotated[tuple[str, ...], NoDecode] = ()
+    cors_allow_origins: tuple[str, ...] = ()
 
     @field_validator("allowed_content_types", "cors_allow_origins", mode="before")
     @classmethod
@@ -123,15 +149,13 @@ class OperatorSettings(Settings):
     signs_tokens: ClassVar[bool] = False
 
 
-class LoggingSettings(BaseSettings):
+class LoggingSettings(EnvironmentSettings):
     """All the rotation Lambda reads: it needs no other setting."""
-
-    model_config = SettingsConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
 
     log_level: LogLevel = "INFO"
 
 
-AnySettings = TypeVar("AnySettings", bound=BaseSettings)
+AnySettings = TypeVar("AnySettings", bound=EnvironmentSettings)
 
 
 def load_settings(model: type[AnySettings]) -> AnySettings:

@@ -79,7 +79,7 @@ def create_app(settings: Settings, *, context: AppContext | None = None) -> Fast
         openapi_url="/openapi.json" if docs else None,
     )
     attach_context(app, context or build_context(settings))
-    include_routes(app)
+    include_routes(app, docs=docs)
     if docs:
         # Imported here so that production (no docs) never loads it: the Lambda cold start pays for imports.
         from app.api.docs import include_docs

@@ -12,6 +12,7 @@ from jwt import decode as jwt_decode
 from jwt import encode
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings
+from app.config import EnvironmentSettings
 from starlette.config import Config
 
 config = Config(".env")
@@ -136,7 +137,17 @@ class TemplateSettings(BaseSettings):
     access_token_expire_minutes: int = 60 * 24 * 8
 
 
+class ForkSettings(EnvironmentSettings):
+    # ruleid: jwt-hardcoded-secret
+    jwt_secret: str = "changethis"
+
+
 # --- what this project really does: the key is loaded at runtime -----------------------------
+
+
+class ProjectSettings(EnvironmentSettings):
+    # ok: jwt-hardcoded-secret
+    jwt_secret: SecretStr | None = None
 
 
 class AppSettings(BaseSettings):

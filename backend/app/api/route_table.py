@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Security
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 from starlette.routing import BaseRoute
 
 from app.api import admin, auth, files, health, shares, users
-from app.api.deps import current_principal
+from app.api.deps import bearer_scheme, current_principal
 from app.api.errors import documented
 from app.exceptions import NotAuthenticatedError, StoreUnavailableError
 
@@ -37,16 +37,18 @@ DOCS_ROUTES: frozenset[tuple[str, str]] = frozenset(
 )
 
 
-def include_routes(app: FastAPI) -> None:
+def include_routes(app: FastAPI, *, docs: bool = False) -> None:
     """Public routers as they are; every other router gets the authentication dependency at include
     time. Each router is included once, directly: nested includes rebuild every route per level,
-    which a Lambda cold start pays for."""
+    which a Lambda cold start pays for. With `docs`, the protected routes also name the bearer scheme,
+    for the schema; it authenticates nothing (current_principal does, either way)."""
     app.include_router(health.router)
     app.include_router(auth.public_router)
+    documented_scheme = [Security(bearer_scheme)] if docs else []
     for module in (auth, users, files, shares, admin):
         app.include_router(
             module.router,
-            dependencies=[Depends(current_principal)],
+            dependencies=[Depends(current_principal), *documented_scheme],
             responses=documented(NotAuthenticatedError, StoreUnavailableError),
         )
 

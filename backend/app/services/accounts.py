@@ -76,10 +76,10 @@ def identify(context: AppContext, token: str | None) -> Principal:
         claims = context.tokens.verify(token)
     except InvalidTokenError:
         raise NotAuthenticatedError from None
-    user = context.store.users.get(claims.user_id)
+    user, revoked = context.store.callers.caller(claims.user_id, claims.token_id)
     if user is None or user.deleting or user.token_version != claims.token_version:
         raise NotAuthenticatedError
-    if context.store.revocations.is_revoked(claims.token_id):
+    if revoked:
         raise NotAuthenticatedError
     return Principal(user=user, claims=claims)
 

@@ -741,14 +741,35 @@ class DynamoRevocations:
     def revoke(self, token_id: str, *, expires_at: int) -> None:
         self._t.client.put_item(
             TableName=self._t.name,
-            Item={**_key(f"REVOKED#{token_id}", "REVOKED"), "expires_at": _n(expires_at)},
+            Item={**_revoked_key(token_id), "expires_at": _n(expires_at)},
         )
 
     @_translated
     def is_revoked(self, token_id: str) -> bool:
         # TTL deletes lazily, so an item may outlive its expiry; it still means "revoked", which is
         # harmless: by then the token's own `exp` refuses it anyway.
-        return self._t.get(_key(f"REVOKED#{token_id}", "REVOKED")) is not None
+        return self._t.get(_revoked_key(token_id)) is not None
+
+
+class DynamoCallers:
+    def __init__(self, table: _Table) -> None:
+        self._t = table
+
+    @_translated
+    def caller(self, user_id: str, token_id: str) -> tuple[User | None, bool]:
+        # One BatchGetItem (strongly consistent, like GetItem here) for both items of the same table.
+        user_key, revoked_key = _user_key(user_id), _revoked_key(token_id)
+        found = {
+            (item["pk"].get("S"), item["sk"].get("S")): item
+            for item in self._t.batch_get([user_key, revoked_key])
+        }
+        user = found.get((user_key["pk"]["S"], user_key["sk"]["S"]))
+        revoked = (revoked_key["pk"]["S"], revoked_key["sk"]["S"]) in found
+        return (_user(user) if user else None), revoked
+
+
+def _revoked_key(token_id: str) -> dict[str, AttributeValueTypeDef]:
+    return _key(f"REVOKED#{token_id}", "REVOKED")
 
 
 class DynamoCounters:
@@ -837,4 +858,5 @@ def dynamodb_s3_store(dynamodb: DynamoDBClient, s3: S3Client, *, table_name: str
         blobs=S3Blobs(s3, bucket_name),
         revocations=DynamoRevocations(table),
         counters=DynamoCounters(table),
+        callers=DynamoCallers(table),
     )

@@ -431,6 +431,20 @@ class SqliteCounters:
         return int(row["hits"]) if row else 0
 
 
+class SqliteCallers:
+    def __init__(self, db: _Database) -> None:
+        self._db = db
+
+    def caller(self, user_id: str, token_id: str) -> tuple[User | None, bool]:
+        with self._db.reading() as db:
+            row = db.execute(
+                "SELECT users.*, EXISTS (SELECT 1 FROM revoked_tokens WHERE token_id = ?) AS revoked"
+                " FROM users WHERE id = ?",
+                (token_id, user_id),
+            ).fetchone()
+        return (_user(row), bool(row["revoked"])) if row else (None, False)
+
+
 class FolderBlobs:
     """Blobs as files named by server ids; written to a temp file named after the key and renamed, so a
     reader never sees half a blob, and what a crash leaves is found again by its key (`delete`)."""
@@ -495,4 +509,5 @@ def local_store(data_dir: Path) -> Store:
         blobs=FolderBlobs(data_dir / "blobs"),
         revocations=SqliteRevocations(db),
         counters=SqliteCounters(db),
+        callers=SqliteCallers(db),
     )
